@@ -1,0 +1,44 @@
+"""Generated secrets, the same on both backends, each rotated by bumping a counter in config.
+
+`pulumi config set --path twinstack:rotation.database 2` changes the password's keeper, so the next `pulumi up`
+replaces that RandomPassword; everything built from its value (the RDS master password, the Secrets Manager version,
+container env, task definitions) changes with it, and nothing else does.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+
+from config.model import StackConfig
+
+# The passwords of the data parts, by the part that owns them (also their names under twinstack:rotation).
+PART_SECRETS = ("database", "cache", "broker")
+
+
+class GeneratedSecrets(pulumi.ComponentResource):
+    """One RandomPassword per data part in use and per name in twinstack:generatedSecrets."""
+
+    def __init__(self, name: str, stack: StackConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:secrets:GeneratedSecrets", name, None, opts)
+        wanted = [p for p in PART_SECRETS if getattr(stack, p) is not None] + list(stack.generated_secrets)
+        self.passwords: dict[str, random.RandomPassword] = {
+            key: random.RandomPassword(
+                f"{name}-{key.lower().replace('_', '-')}",
+                length=32,
+                # URL-safe only: the values end up inside postgresql://, rediss:// and amqps:// URLs, and RDS,
+                # ElastiCache and Amazon MQ each reject some punctuation.
+                special=False,
+                min_lower=4,
+                min_upper=4,
+                min_numeric=4,
+                keepers={"rotation": str(stack.rotation_of(key))},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for key in wanted
+        }
+        self.values: dict[str, pulumi.Output[str]] = {k: p.result for k, p in self.passwords.items()}
+        self.register_outputs({"names": sorted(self.passwords)})
+
+    def value(self, key: str) -> pulumi.Output[str]:
+        return self.values[key]
