@@ -59,6 +59,7 @@ def redis_url(password: pulumi.Input[str], host: pulumi.Input[str], port: pulumi
     return pulumi.Output.secret(pulumi.Output.format("{0}://:{1}@{2}:{3}/0", scheme, password, host, port))
 
 
-def amqp_url(user: str, password: pulumi.Input[str], host: pulumi.Input[str], port: pulumi.Input[int], tls: bool) -> pulumi.Output[str]:
+def amqp_url(user: str, password: pulumi.Input[str], host: pulumi.Input[str], port: pulumi.Input[int],
+             tls: bool) -> pulumi.Output[str]:
     scheme = "amqps" if tls else "amqp"
     return pulumi.Output.secret(pulumi.Output.format("{0}://{1}:{2}@{3}:{4}", scheme, user, password, host, port))

@@ -372,7 +372,7 @@ def run_program(config: dict[str, Any], secret_keys: list[str], stack: str) -> G
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
         outputs = _stack_outputs()
-    except BaseException as e:  # noqa: BLE001 - the caller decides; the graph so far travels with the error
+    except BaseException as e:  # the caller decides; the graph so far travels with the error
         error = e
     finally:
         os.chdir(cwd)
