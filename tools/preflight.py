@@ -1,0 +1,108 @@
+"""Checks before `make up`: the Pulumi CLI, a Docker daemon for docker stacks, and a valid config.
+
+    python -m tools.preflight dev                     # check the dev stack
+    python -m tools.preflight dev --example castiel   # copy examples/castiel.yaml to Pulumi.castiel.yaml, check it
+    python -m tools.preflight dev --example castiel --stack-name   # print the stack name `make up` should use
+
+Exits 1 with one line per missing piece, saying how to get it. Validation runs the real config loader offline, so a
+typo is reported before Pulumi starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stack_file(stack: str, example: str | None) -> tuple[str, Path, list[str]]:
+    """The stack name and file to deploy; for an example, its copy as Pulumi.<example>.yaml."""
+    if not example:
+        return stack, ROOT / f"Pulumi.{stack}.yaml", []
+    source = ROOT / "examples" / f"{example}.yaml"
+    if not source.exists():
+        known = ", ".join(sorted(p.stem for p in (ROOT / "examples").glob("*.yaml")))
+        return example, source, [f"no example '{example}' (known: {known})"]
+    target = ROOT / f"Pulumi.{example}.yaml"
+    if not target.exists():
+        shutil.copyfile(source, target)
+        print(f"copied examples/{example}.yaml to {target.name}", file=sys.stderr)
+    elif target.read_text() != source.read_text():
+        print(f"keeping your edited {target.name} (examples/{example}.yaml differs)", file=sys.stderr)
+    return example, target, []
+
+
+def docker_daemon_problem(docker_host: str | None) -> str | None:
+    if docker_host and not docker_host.startswith("unix://"):
+        return None  # a remote engine (ssh://, tcp://) is the provider's to reach; nothing to check locally
+    host = docker_host or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        return None
+    path = host[len("unix://"):]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(3)
+            sock.connect(path)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+            if b"200 OK" in sock.recv(256):
+                return None
+    except OSError as e:
+        return (f"no Docker daemon at {path} ({e.strerror or e}): install Docker (https://docs.docker.com/engine/install/)"
+                " and start it, or set twinstack:dockerHost to a remote engine")
+    return f"the Docker daemon at {path} did not answer /_ping"
+
+
+def check(stack: str, example: str | None) -> tuple[str, list[str]]:
+    from config.load import ConfigError, load
+    from tools.graph import stack_file_config
+
+    name, path, problems = stack_file(stack, example)
+    if problems:
+        return name, problems
+    if not shutil.which("pulumi"):
+        problems.append("the Pulumi CLI is not installed: curl -fsSL https://get.pulumi.com | sh  (or brew install pulumi)")
+    if not path.exists():
+        return name, [*problems, f"no stack file {path.name}"]
+    config, _ = stack_file_config(path)
+    raw = {k.split(":", 1)[1]: v if isinstance(v, str) else json.dumps(v)
+           for k, v in config.items() if k.startswith("twinstack:")}
+    try:
+        stack_cfg = load(name, raw).stack
+    except ConfigError as e:
+        return name, [*problems, str(e)]
+    if stack_cfg.backend == "docker" and (bad := docker_daemon_problem(stack_cfg.docker_host)):
+        problems.append(bad)
+    if stack_cfg.backend == "aws" and not (os.environ.get("AWS_PROFILE") or os.environ.get("AWS_ACCESS_KEY_ID")
+                                           or (Path.home() / ".aws").exists()):
+        problems.append("no AWS credentials found (AWS_PROFILE, AWS_ACCESS_KEY_ID or ~/.aws): run `aws configure`")
+    return name, problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.preflight", description=__doc__.splitlines()[0])
+    parser.add_argument("stack")
+    parser.add_argument("--example")
+    parser.add_argument("--stack-name", action="store_true", help="print the stack name to deploy and exit")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    if args.stack_name:
+        print(args.example or args.stack)
+        return 0
+    name, problems = check(args.stack, args.example)
+    if problems:
+        print(f"cannot deploy stack '{name}' yet:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print(f"stack '{name}': Pulumi CLI, config and backend look ready", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
