@@ -1,0 +1,64 @@
+"""RabbitMQ as a container on the data network, its node data in a named volume."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from components.contracts import Binding, SecretEnv, amqp_url
+from components.docker.container import (
+    attach,
+    env_list,
+    hardened,
+    host_access,
+    shell_probe,
+    volume_labels,
+    volume_options,
+)
+from components.docker.network import Network
+from config.model import StackConfig
+
+ALIAS = "rabbitmq"
+PORT = 5672
+MANAGEMENT_PORT = 15672
+MEMORY_MB = 512
+
+
+class Broker(pulumi.ComponentResource):
+    """The management UI (and the `-management` image) only when asked for, published on 127.0.0.1 alone."""
+
+    def __init__(self, name: str, stack: StackConfig, network: Network, password: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:docker:Broker", name, None, opts)
+        broker = stack.broker
+        assert broker is not None
+        child = pulumi.ResourceOptions(parent=self)
+        password = pulumi.Output.secret(password)
+
+        flavour = "-management-alpine" if broker.management_ui else "-alpine"
+        self.image = docker.RemoteImage(f"{name}-image", name=broker.image or f"rabbitmq:{broker.version}{flavour}",
+                                        keep_locally=True, opts=child)
+        self.volume = docker.Volume(f"{name}-data", name=f"{stack.name_prefix}-rabbitmq",
+                                    labels=volume_labels(stack, "rabbitmq"), opts=volume_options(stack, self))
+        networks = attach(network, [stack.network.data_segment], [ALIAS])
+        if broker.management_ui:
+            networks += host_access(stack, stack.network.data_segment, "rabbitmq", self, name)
+        probe = shell_probe("rabbitmq-diagnostics -q ping", interval=10, timeout=8, retries=6, start_period=30)
+        self.container = docker.Container(f"{name}-rabbitmq", **hardened(
+            stack, "rabbitmq", probe, MEMORY_MB,
+            image=self.image.image_id,
+            # RabbitMQ keeps its data under a node name derived from the hostname; a fixed one lets a replaced
+            # container find the queues in the volume again.
+            hostname=ALIAS,
+            envs=env_list({"RABBITMQ_DEFAULT_USER": broker.username}, {"RABBITMQ_DEFAULT_PASS": password}),
+            networks_advanced=networks,
+            volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path="/var/lib/rabbitmq")],
+            ports=[docker.ContainerPortArgs(internal=MANAGEMENT_PORT, external=broker.management_port, ip="127.0.0.1")]
+            if broker.management_ui else None,
+            stop_timeout=30,
+            destroy_grace_seconds=30,
+        ), opts=child)
+
+        self.url: pulumi.Output[str] = amqp_url(broker.username, password, ALIAS, PORT, tls=False)
+        self.binding = Binding(secrets={"AMQP_URL": SecretEnv(self.url)}, depends_on=[self.container])
+        self.register_outputs({"url": self.url, "container": self.container.name})

@@ -1,0 +1,62 @@
+"""Redis as a container on the data network: password required, append-only file on a named volume."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from components.contracts import Binding, SecretEnv, redis_url
+from components.docker.container import attach, env_list, hardened, shell_probe, volume_labels, volume_options
+from components.docker.network import Network
+from config.model import StackConfig
+
+ALIAS = "redis"
+PORT = 6379
+MEMORY_MB = 256
+
+
+class Cache(pulumi.ComponentResource):
+    """`persistence: aof` keeps an fsync-per-second append-only file in a retained volume (what compose setups mount
+    at /data); `none` is memory only, with RDB snapshots off too so nothing is written at all."""
+
+    def __init__(self, name: str, stack: StackConfig, network: Network, password: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:docker:Cache", name, None, opts)
+        cache = stack.cache
+        assert cache is not None
+        child = pulumi.ResourceOptions(parent=self)
+        password = pulumi.Output.secret(password)
+
+        self.image = docker.RemoteImage(f"{name}-image", name=cache.image or f"redis:{cache.version}-alpine",
+                                        keep_locally=True, opts=child)
+        self.volume: docker.Volume | None = None
+        volumes = None
+        if cache.persistence == "aof":
+            self.volume = docker.Volume(f"{name}-data", name=f"{stack.name_prefix}-redisdata",
+                                        labels=volume_labels(stack, "redis"), opts=volume_options(stack, self))
+            volumes = [docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path="/data")]
+            persistence = ["--appendonly", "yes", "--appendfsync", "everysec"]
+        else:
+            persistence = ["--appendonly", "no", "--save", ""]
+
+        # The command starts with `redis-server` so the image's entrypoint drops root for the redis user.
+        command = pulumi.Output.secret(password).apply(
+            lambda pw: ["redis-server", "--requirepass", pw, *persistence])
+        # redis-cli reads REDISCLI_AUTH, which keeps the password off the health check's command line (visible in
+        # `docker inspect` and `ps`); grep, because redis-cli exits 0 on an error reply such as NOAUTH.
+        probe = shell_probe("redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG",
+                            interval=5, timeout=3, retries=10, start_period=5)
+        self.container = docker.Container(f"{name}-redis", **hardened(
+            stack, "redis", probe, MEMORY_MB,
+            image=self.image.image_id,
+            command=command,
+            envs=env_list({}, {"REDISCLI_AUTH": password}),
+            networks_advanced=attach(network, [stack.network.data_segment], [ALIAS]),
+            volumes=volumes,
+            stop_timeout=30,
+            destroy_grace_seconds=30,
+        ), opts=child)
+
+        self.url: pulumi.Output[str] = redis_url(password, ALIAS, PORT, tls=False)
+        self.binding = Binding(secrets={"REDIS_URL": SecretEnv(self.url)}, depends_on=[self.container])
+        self.register_outputs({"url": self.url, "container": self.container.name})

@@ -1,0 +1,148 @@
+"""What every long-running container of the docker backend shares: hardening, logging, health checks, start waits.
+
+Pure helpers, no resources: each part passes `hardened(...)` into its `docker.Container` so the security baseline
+(no-new-privileges, never privileged, a memory limit, a restart policy, rotated logs) holds for every container.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_docker as docker
+
+from config.model import HealthCheck, StackConfig
+
+# json-file grows without bound by default; three 10 MB files keep `docker logs` useful without filling the disk.
+LOG_OPTS = {"max-size": "10m", "max-file": "3"}
+# Space on /tmp for containers whose root filesystem is read-only.
+TMPFS = {"/tmp": "rw,nosuid,nodev,size=64m"}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A health check: the command docker runs inside the container and how patiently it runs it."""
+
+    test: list[str]
+    interval: int = 5
+    timeout: int = 3
+    retries: int = 10
+    start_period: int = 10
+
+    def args(self) -> docker.ContainerHealthcheckArgs:
+        return docker.ContainerHealthcheckArgs(
+            tests=self.test,
+            interval=f"{self.interval}s",
+            timeout=f"{self.timeout}s",
+            retries=self.retries,
+            start_period=f"{self.start_period}s",
+        )
+
+    @property
+    def wait_timeout(self) -> int:
+        """Seconds `pulumi up` waits for healthy: the start period, every retry, and a margin for a slow host."""
+        return self.start_period + self.interval * (self.retries + 1) + 30
+
+
+def shell_probe(command: str, **timing: int) -> Probe:
+    return Probe(test=["CMD-SHELL", command], **timing)
+
+
+def http_probe(port: int, path: str, **timing: int) -> Probe:
+    """GET http://127.0.0.1:<port><path> with whichever client the image has.
+
+    Images differ: alpine has busybox wget, Debian slim images have neither wget nor curl but python3, node images
+    have node. The first tool found decides; none found means unhealthy, never a silent pass.
+    """
+    url = shlex.quote(f"http://127.0.0.1:{port}{path}")
+    seconds = timing.get("timeout", Probe.timeout)
+    python = shlex.quote(f"import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout={seconds})")
+    node = shlex.quote("require('http').get(process.argv[1], r => process.exit(r.statusCode < 400 ? 0 : 1))"
+                       ".on('error', () => process.exit(1))")
+    command = (
+        f"if command -v wget >/dev/null 2>&1; then wget -q -T {seconds} -O /dev/null {url}; "
+        f"elif command -v curl >/dev/null 2>&1; then curl -fsS -m {seconds} -o /dev/null {url}; "
+        f"elif command -v python3 >/dev/null 2>&1; then python3 -c {python} {url}; "
+        f"elif command -v node >/dev/null 2>&1; then node -e {node} {url}; "
+        "else echo 'no wget, curl, python3 or node in the image for the HTTP health check' >&2; exit 1; fi"
+    )
+    return shell_probe(command, **timing)
+
+
+def service_probe(check: HealthCheck, port: int) -> Probe:
+    timing = {"interval": check.interval_seconds, "timeout": check.timeout_seconds, "retries": check.retries,
+              "start_period": check.start_period_seconds}
+    if check.path is not None:
+        return http_probe(port, check.path, **timing)
+    assert check.command is not None
+    command = check.command
+    if command[0] in ("CMD", "CMD-SHELL"):
+        return Probe(test=list(command), **timing)
+    return Probe(test=["CMD", *command], **timing)
+
+
+def env_list(plain: Mapping[str, pulumi.Input[str]],
+             secret: Mapping[str, pulumi.Input[str]] | None = None) -> pulumi.Output[list[str]]:
+    """`KEY=value` strings in key order (stable diffs); secret values keep the whole list secret."""
+    merged: dict[str, tuple[pulumi.Input[str], bool]] = {k: (v, False) for k, v in plain.items()}
+    merged.update({k: (v, True) for k, v in (secret or {}).items()})
+    items = []
+    for key in sorted(merged):
+        value, is_secret = merged[key]
+        item = pulumi.Output.concat(key, "=", value)
+        items.append(pulumi.Output.secret(item) if is_secret else item)
+    return pulumi.Output.all(*items).apply(list)
+
+
+def attach(network: Any, segments: Sequence[str], aliases: Sequence[str]) -> list[docker.ContainerNetworksAdvancedArgs]:
+    """Join these segments of `network` (a components.docker.Network) under these DNS names on each."""
+    return [docker.ContainerNetworksAdvancedArgs(name=network.networks[s].name, aliases=list(aliases))
+            for s in segments]
+
+
+def host_access(stack: StackConfig, segment: str, role: str, parent: pulumi.Resource,
+                name: str) -> list[docker.ContainerNetworksAdvancedArgs]:
+    """A bridge network holding only this container, for a port published to the host from the data tier.
+
+    Docker publishes no ports from a container whose networks are all `internal`; joining a segment other containers
+    share would open the data tier to them, so the port gets a network of its own that nothing else joins.
+    """
+    if not next(s for s in stack.network.segments if s.name == segment).internal:
+        return []
+    own = docker.Network(f"{name}-host-access", name=f"{stack.name_prefix}-{role}-host", driver="bridge",
+                         labels=[docker.NetworkLabelArgs(label="twinstack.stack", value=stack.name_prefix)],
+                         opts=pulumi.ResourceOptions(parent=parent))
+    return [docker.ContainerNetworksAdvancedArgs(name=own.name)]
+
+
+def hardened(stack: StackConfig, container_name: str, probe: Probe | None, memory: int,
+             **args: Any) -> dict[str, Any]:
+    """Arguments for a long-running container: named deterministically, restarted unless stopped, limited,
+    unprivileged, logs rotated, and (with a probe) created only once healthy, so dependents start after it."""
+    base: dict[str, Any] = {
+        "name": f"{stack.name_prefix}-{container_name}",
+        "restart": "unless-stopped",
+        "memory": memory,
+        "privileged": False,
+        "security_opts": ["no-new-privileges:true"],
+        "log_driver": "json-file",
+        "log_opts": LOG_OPTS,
+    }
+    if probe is not None:
+        base.update(healthcheck=probe.args(), wait=True, wait_timeout=probe.wait_timeout)
+    base.update(args)
+    return base
+
+
+def volume_labels(stack: StackConfig, role: str) -> list[docker.VolumeLabelArgs]:
+    """Labels that let `docker volume ls --filter label=twinstack.stack=<prefix>` find a stack's retained data."""
+    return [docker.VolumeLabelArgs(label="twinstack.stack", value=stack.name_prefix),
+            docker.VolumeLabelArgs(label="twinstack.role", value=role)]
+
+
+def volume_options(stack: StackConfig, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+    """Data outlives `pulumi destroy` when the stack protects data, as `docker compose down` keeps volumes."""
+    return pulumi.ResourceOptions(parent=parent, retain_on_delete=stack.protects_data, protect=stack.production)

@@ -1,0 +1,99 @@
+"""PostgreSQL as a container on the data network, its data in a named volume."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pulumi
+import pulumi_docker as docker
+
+from components.contracts import Binding, SecretEnv, postgres_url
+from components.docker.container import (
+    attach,
+    env_list,
+    hardened,
+    host_access,
+    shell_probe,
+    volume_labels,
+    volume_options,
+)
+from components.docker.network import Network
+from config.model import StackConfig
+
+ALIAS = "postgres"
+PORT = 5432
+MEMORY_MB = 512
+INITDB_DIR = "/docker-entrypoint-initdb.d"
+
+
+def data_path(version: str) -> str:
+    """Where the image keeps PGDATA: PostgreSQL 18 images moved it under a versioned directory and expect the volume
+    one level up, so that `pg_upgrade --link` can later work within one mount."""
+    return "/var/lib/postgresql" if int(version) >= 18 else "/var/lib/postgresql/data"
+
+
+def extensions_sql(extensions: list[str]) -> str:
+    return "".join(f'CREATE EXTENSION IF NOT EXISTS "{ext}";\n' for ext in extensions)
+
+
+class Database(pulumi.ComponentResource):
+    """The official image's contract: POSTGRES_USER/DB/PASSWORD create the role and database on first start, files
+    in /docker-entrypoint-initdb.d run once when the volume is empty. No host port unless `hostPort` asks for one,
+    and then only on 127.0.0.1."""
+
+    def __init__(self, name: str, stack: StackConfig, network: Network, password: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:docker:Database", name, None, opts)
+        db = stack.database
+        assert db is not None
+        child = pulumi.ResourceOptions(parent=self)
+        password = pulumi.Output.secret(password)
+
+        self.image = docker.RemoteImage(f"{name}-image", name=db.image or f"postgres:{db.version}-alpine",
+                                        keep_locally=True, opts=child)
+        self.volume = docker.Volume(f"{name}-data", name=f"{stack.name_prefix}-pgdata",
+                                    labels=volume_labels(stack, "postgres"), opts=volume_options(stack, self))
+
+        uploads = []
+        if db.extensions:
+            uploads.append(docker.ContainerUploadArgs(file=f"{INITDB_DIR}/00-extensions.sql",
+                                                      content=extensions_sql(db.extensions)))
+        if db.init_sql:
+            source = Path(db.init_sql)
+            if not source.is_file():
+                raise pulumi.RunError(f"twinstack:database.initSql: no such file {db.init_sql!r} "
+                                 "(paths are relative to the project directory)")
+            uploads.append(docker.ContainerUploadArgs(
+                file=f"{INITDB_DIR}/10-init.sql", source=db.init_sql,
+                # the provider only sees the path; the hash makes an edited file replace the container
+                source_hash=hashlib.sha256(source.read_bytes()).hexdigest()))
+
+        # -h 127.0.0.1: during first-start init the entrypoint runs a socket-only server, which must not count as
+        # ready, or services would connect before the database and role exist.
+        networks = attach(network, [stack.network.data_segment], [ALIAS])
+        if db.host_port:
+            networks += host_access(stack, stack.network.data_segment, "postgres", self, name)
+        probe = shell_probe('pg_isready -q -h 127.0.0.1 -p 5432 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
+                            interval=5, timeout=3, retries=12, start_period=20)
+        self.container = docker.Container(f"{name}-postgres", **hardened(
+            stack, "postgres", probe, MEMORY_MB,
+            image=self.image.image_id,
+            envs=env_list({"POSTGRES_DB": db.name, "POSTGRES_USER": db.username}, {"POSTGRES_PASSWORD": password}),
+            networks_advanced=networks,
+            volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path=data_path(db.version))],
+            ports=[docker.ContainerPortArgs(internal=PORT, external=db.host_port, ip="127.0.0.1")]
+            if db.host_port else None,
+            uploads=uploads or None,
+            # a clean shutdown checkpoints; docker's 10 s (or the provider's kill on replace) can cut it off mid-write
+            stop_timeout=60,
+            destroy_grace_seconds=60,
+        ), opts=child)
+
+        self.url: pulumi.Output[str] = postgres_url(db.username, password, ALIAS, PORT, db.name, tls=False)
+        self.binding = Binding(
+            env={"PGHOST": ALIAS, "PGPORT": str(PORT), "PGDATABASE": db.name, "PGUSER": db.username},
+            secrets={"DATABASE_URL": SecretEnv(self.url), "PGPASSWORD": SecretEnv(password)},
+            depends_on=[self.container],
+        )
+        self.register_outputs({"url": self.url, "container": self.container.name, "volume": self.volume.name})

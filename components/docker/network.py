@@ -1,0 +1,32 @@
+"""The docker networks: one per `twinstack:network.segments`, the data tier's marked `internal`."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from config.model import StackConfig
+
+
+class Network(pulumi.ComponentResource):
+    """User-defined bridge networks. Docker's embedded DNS resolves container aliases only on these, which is what
+    gives every service the same `http://<service>:<port>` names as Cloud Map on aws. An `internal` network has no
+    route off the host and cannot publish ports, so the data tier is unreachable from outside even if misconfigured.
+    """
+
+    def __init__(self, name: str, stack: StackConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:docker:Network", name, None, opts)
+        self.networks: dict[str, docker.Network] = {
+            segment.name: docker.Network(
+                f"{name}-{segment.name}",
+                # the prefix keeps two stacks on one engine apart and lets a re-created stack find its networks
+                name=f"{stack.name_prefix}-{segment.name}",
+                driver="bridge",
+                internal=segment.internal,
+                labels=[docker.NetworkLabelArgs(label="twinstack.stack", value=stack.name_prefix)],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for segment in stack.network.segments
+        }
+        self.names: dict[str, pulumi.Output[str]] = {key: net.name for key, net in self.networks.items()}
+        self.register_outputs({"names": self.names})

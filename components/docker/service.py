@@ -1,0 +1,137 @@
+"""One app service: its image (pulled or built), its one-off migration, and its replica containers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pulumi
+import pulumi_docker as docker
+
+from components.contracts import Binding, SecretEnv
+from components.docker.container import TMPFS, attach, env_list, hardened, service_probe
+from components.docker.network import Network
+from config import model
+from config.model import StackConfig
+from config.rules import service_segments
+
+# What never belongs in a build context's fingerprint: VCS data, caches, and dependency trees the build recreates.
+SKIP_DIRS = {".git", "__pycache__", "node_modules", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+
+
+def context_digest(context: str, dockerfile: str) -> str:
+    """A fingerprint of the build context and Dockerfile, used as the image tag.
+
+    The container's `image` input is the tag, so a changed source tree means a new tag, a rebuilt image, a replaced
+    migration container (the migration runs again) and replaced service containers. A fixed tag like `latest` would
+    rebuild the image and leave the old containers running.
+    """
+    digest = hashlib.sha256()
+    files = [Path(dockerfile)]
+    for root, dirs, names in os.walk(context):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        files += [Path(root, n) for n in sorted(names)]
+    for path in files:
+        if path.is_file():
+            digest.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def container_name(svc: model.Service, replica: int) -> str:
+    return svc.name if svc.replicas == 1 else f"{svc.name}-{replica}"
+
+
+class Service(pulumi.ComponentResource):
+    """Every replica joins the service's segments under the alias `<service>` (Docker's DNS answers with all of
+    them), starts after `after` (data containers and the services it depends on) and after its migration, and counts
+    as created only once healthy."""
+
+    def __init__(self, name: str, stack: StackConfig, svc: model.Service, network: Network,
+                 parts: Mapping[str, pulumi.Resource], bindings: Mapping[str, Binding],
+                 secrets: Mapping[str, SecretEnv], after: Sequence[pulumi.Resource],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:docker:Service", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.image_ref = self._image(name, stack, svc, child)
+
+        plain: dict[str, pulumi.Input[str]] = {"PORT": str(svc.port), "SERVICE_NAME": svc.name}
+        secret: dict[str, pulumi.Input[str]] = {}
+        for part in svc.uses:
+            plain.update(bindings[part].env)
+            secret.update({k: s.value for k, s in bindings[part].secrets.items()})
+        plain.update(svc.env)  # the service's own PORT wins; rules keep it from overriding what parts inject
+        for key in [*svc.secrets, *svc.optional_secrets]:
+            if key in secrets:
+                secret[key] = secrets[key].value
+            else:
+                pulumi.log.warn(f"{svc.name}: optional secret {key} is not set, so the service starts without it; "
+                                f"set it with `pulumi config set --secret --path 'twinstack:secrets.{key}' <value>`",
+                                resource=self)
+
+        volumes = []
+        storage = parts.get("storage")
+        if "storage" in svc.uses and stack.storage and storage is not None:
+            volumes.append(docker.ContainerVolumeArgs(volume_name=storage.workspace.name,  # type: ignore[attr-defined]
+                                                      container_path=stack.storage.mount_path))
+        volumes += [docker.ContainerVolumeArgs(volume_name=storage.volumes[v.name].name,  # type: ignore[union-attr]
+                                               container_path=v.path, read_only=v.read_only) for v in svc.volumes]
+
+        common = {
+            "image": self.image_ref,
+            "envs": env_list(plain, secret),
+            "networks_advanced": attach(network, service_segments(stack, svc.name), [svc.name]),
+            "volumes": volumes or None,
+            "user": svc.user,
+            "read_only": svc.read_only_root_filesystem,
+            "tmpfs": TMPFS if svc.read_only_root_filesystem else None,
+            "cpus": f"{svc.cpu / 1024:g}",
+            # an init as PID 1 forwards SIGTERM and reaps zombies: most app processes do neither as PID 1
+            "init": True,
+        }
+
+        self.migration: docker.Container | None = None
+        if svc.migration:
+            self.migration = docker.Container(f"{name}-migration", **hardened(
+                stack, f"{svc.name}-migrate", None, svc.memory, **common,
+                command=svc.migration.command,
+                # attach: `pulumi up` waits for the exit and fails on a non-zero code, before any replica starts
+                attach=True, logs=True, must_run=False, restart="no",
+            ), opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)))
+
+        probe = service_probe(svc.health_check, svc.port)
+        waits = [*after, *([self.migration] if self.migration else [])]
+        self.containers: list[docker.Container] = [
+            docker.Container(f"{name}-replica-{n}", **hardened(
+                stack, container_name(svc, n), probe, svc.memory, **common, command=svc.command,
+            ), opts=pulumi.ResourceOptions(parent=self, depends_on=waits))
+            for n in range(1, svc.replicas + 1)
+        ]
+        self.internal_url = f"http://{svc.name}:{svc.port}"
+        self.register_outputs({
+            "internalUrl": self.internal_url,
+            "image": self.image_ref,
+            "containers": [c.name for c in self.containers],
+        })
+
+    def _image(self, name: str, stack: StackConfig, svc: model.Service,
+               child: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        if svc.image is not None:
+            pulled = docker.RemoteImage(f"{name}-image", name=svc.image, keep_locally=True, opts=child)
+            return pulled.image_id
+        build = svc.build
+        assert build is not None
+        # The provider reads a given Dockerfile path relative to the project directory, not to the context.
+        dockerfile = posixpath.join(build.context, build.dockerfile)
+        tag = context_digest(build.context, dockerfile)
+        built = docker.Image(
+            f"{name}-image",
+            image_name=f"{stack.name_prefix}-{svc.name}:{tag}",
+            build=docker.DockerBuildArgs(context=build.context, dockerfile=dockerfile, args=build.args or None,
+                                         target=build.target),
+            skip_push=True,
+            opts=child,
+        )
+        return built.image_name
