@@ -1,0 +1,52 @@
+"""Broker: Amazon MQ for RabbitMQ in the private subnets, reachable only from the app tier, over AMQPS."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.secret_store import keep_secret, secret_ref
+from components.contracts import Binding, SecretEnv, amqp_url
+from config.model import StackConfig
+
+PORT = 5671  # AMQP over TLS; Amazon MQ offers no plain AMQP
+
+
+class Broker(pulumi.ComponentResource):
+    def __init__(self, name: str, stack: StackConfig, network, password: pulumi.Output[str],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:aws:Broker", name, None, opts)
+        assert stack.broker is not None
+        broker, prefix = stack.broker, stack.name_prefix
+        clustered = stack.broker_mode == "CLUSTER_MULTI_AZ"
+        self.broker_name = f"{prefix}-rabbitmq"
+        self.broker = aws.mq.Broker(
+            f"{name}-rabbitmq",
+            broker_name=self.broker_name,
+            engine_type="RabbitMQ",
+            engine_version=broker.version,
+            host_instance_type=broker.instance_type,
+            deployment_mode=stack.broker_mode,
+            # A single-instance broker lives in one subnet; a cluster spreads over the AZs.
+            subnet_ids=network.private_subnet_ids if clustered else network.private_subnet_ids[:1],
+            security_groups=[network.security_groups["broker"].id],
+            publicly_accessible=False,
+            users=[{"username": broker.username, "password": password}],
+            encryption_options={"kms_key_id": network.key.arn, "use_aws_owned_key": False},
+            logs={"general": True},
+            auto_minor_version_upgrade=True,
+            maintenance_window_start_time={"day_of_week": "SUNDAY", "time_of_day": "05:00", "time_zone": "UTC"},
+            opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data),
+        )
+        host = self.broker.instances.apply(lambda instances: urlparse(instances[0].endpoints[0]).hostname)
+        self.url: pulumi.Output[str] = amqp_url(broker.username, password, host, PORT, tls=True)
+        secret, version = keep_secret(f"{name}-connection", stack, "broker", pulumi.Output.json_dumps({"url": self.url}),
+                                      network.key, self, f"{prefix} RabbitMQ: AMQP_URL")
+        self.secret = secret
+        self.binding = Binding(
+            secrets={"AMQP_URL": SecretEnv(value=self.url, value_from=secret_ref(secret, version, "url"))},
+            depends_on=[self.broker],
+        )
+        self.register_outputs({"url": self.url, "brokerName": self.broker_name, "secretArn": secret.arn})

@@ -1,0 +1,122 @@
+"""Database: RDS PostgreSQL in the private subnets, TLS forced, encrypted, backed up, and protected in production.
+
+Stateful resources carry fixed logical names (`<part>-instance`, never a service name) and a fixed identifier
+(`<prefix>-postgres`), so renaming or adding services never plans a replacement; `protect` blocks a delete
+outright wherever `protectData` holds.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.policy import assume_role
+from components.aws.secret_store import keep_secret, secret_ref
+from components.contracts import Binding, SecretEnv, postgres_url
+from config.model import StackConfig
+
+PORT = 5432
+# Extensions whose library must be preloaded before CREATE EXTENSION works (pgvector's `vector` needs nothing).
+# pg_stat_statements is in RDS's default list, so it stays whenever the list is set.
+PRELOADED = ("pg_stat_statements", "pg_cron", "pgaudit", "pg_hint_plan", "pglogical", "pg_tle")
+
+
+def preload_libraries(extensions: list[str]) -> list[str]:
+    needed = [e for e in PRELOADED if e in extensions]
+    return ["pg_stat_statements", *(e for e in needed if e != "pg_stat_statements")] if needed else []
+
+
+class Database(pulumi.ComponentResource):
+    def __init__(self, name: str, stack: StackConfig, network, password: pulumi.Output[str],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:aws:Database", name, None, opts)
+        assert stack.database is not None
+        db, prefix = stack.database, stack.name_prefix
+        child = pulumi.ResourceOptions(parent=self)
+        self.extensions: list[str] = list(db.extensions)
+        self.identifier = f"{prefix}-postgres"
+
+        subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=network.private_subnet_ids,
+                                      description=f"{prefix} PostgreSQL: private subnets only", opts=child)
+        parameters = [{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}]
+        libraries = preload_libraries(self.extensions)
+        if libraries:
+            parameters.append({"name": "shared_preload_libraries", "value": ",".join(libraries),
+                               "apply_method": "pending-reboot"})
+        if "pg_cron" in self.extensions:
+            parameters.append({"name": "cron.database_name", "value": db.name, "apply_method": "pending-reboot"})
+        self.parameter_group = aws.rds.ParameterGroup(
+            f"{name}-params", family=f"postgres{db.version}", parameters=parameters,
+            description=f"{prefix} PostgreSQL {db.version}: TLS only", opts=child)
+
+        monitoring_role = aws.iam.Role(
+            f"{name}-monitoring-role", description="RDS enhanced monitoring",
+            assume_role_policy=assume_role("monitoring.rds.amazonaws.com", network.account.id), opts=child)
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy", role=monitoring_role.name,
+            policy_arn=pulumi.Output.concat("arn:", network.account.partition,
+                                            ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
+            opts=child)
+
+        tags = {"twinstack:pgExtensions": " ".join(self.extensions)} if self.extensions else None
+        self.instance = aws.rds.Instance(
+            f"{name}-instance",
+            identifier=self.identifier,
+            engine="postgres",
+            # A major version only: RDS picks the newest minor and auto_minor_version_upgrade keeps it current.
+            engine_version=db.version,
+            instance_class=db.instance_class,
+            db_name=db.name,
+            username=db.username,
+            password=password,
+            port=PORT,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[network.security_groups["db"].id],
+            parameter_group_name=self.parameter_group.name,
+            publicly_accessible=False,
+            storage_type="gp3",
+            allocated_storage=db.allocated_storage_gb,
+            max_allocated_storage=db.max_allocated_storage_gb,
+            storage_encrypted=True,
+            kms_key_id=network.key.arn,
+            multi_az=stack.db_multi_az,
+            backup_retention_period=db.backup_retention_days,
+            backup_window="03:00-03:30",
+            maintenance_window="sun:04:00-sun:05:00",
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=not stack.protects_data,
+            deletion_protection=stack.protects_data,
+            skip_final_snapshot=not stack.protects_data,
+            final_snapshot_identifier=f"{self.identifier}-final" if stack.protects_data else None,
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            performance_insights_enabled=db.performance_insights,
+            performance_insights_kms_key_id=network.key.arn if db.performance_insights else None,
+            performance_insights_retention_period=7 if db.performance_insights else None,
+            monitoring_interval=60,
+            monitoring_role_arn=monitoring_role.arn,
+            # Password auth stays (the contract's DATABASE_URL); IAM auth is there for humans and future services.
+            iam_database_authentication_enabled=True,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data, depends_on=[attachment]),
+        )
+
+        self.url: pulumi.Output[str] = postgres_url(db.username, password, self.instance.address, PORT, db.name,
+                                                    tls=True)
+        secret, version = keep_secret(
+            f"{name}-connection", stack, "database", pulumi.Output.json_dumps({"url": self.url, "password": password}),
+            network.key, self, f"{prefix} PostgreSQL: DATABASE_URL and PGPASSWORD")
+        self.secret = secret
+        self.binding = Binding(
+            env={"PGHOST": self.instance.address, "PGPORT": str(PORT), "PGDATABASE": db.name, "PGUSER": db.username},
+            secrets={
+                "DATABASE_URL": SecretEnv(value=self.url, value_from=secret_ref(secret, version, "url")),
+                "PGPASSWORD": SecretEnv(value=pulumi.Output.secret(password),
+                                        value_from=secret_ref(secret, version, "password")),
+            },
+            depends_on=[self.instance],
+        )
+        self.register_outputs({"url": self.url, "address": self.instance.address, "identifier": self.identifier,
+                               "extensions": self.extensions, "secretArn": secret.arn})
+

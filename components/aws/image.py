@@ -1,0 +1,84 @@
+"""Image: a service's `build`, built for its Fargate architecture and pushed to its own ECR repository.
+
+Tags are IMMUTABLE, so the tag is a fingerprint of everything that shapes the image (context files, Dockerfile,
+build args, target, platform): a change pushes a new tag, an unchanged tree pushes nothing. Task definitions
+reference the pushed digest, never a tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+
+from config import model
+from config.model import StackConfig
+
+# Never part of an image's fingerprint: VCS data, caches, and dependency trees the build recreates.
+SKIP_DIRS = {".git", "__pycache__", "node_modules", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
+LIFECYCLE = {"rules": [
+    {"rulePriority": 1, "description": "Untagged layers left by failed pushes",
+     "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7},
+     "action": {"type": "expire"}},
+    {"rulePriority": 2, "description": "Keep the 30 newest images (rollbacks), expire older ones",
+     "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30},
+     "action": {"type": "expire"}},
+]}
+
+
+def image_tag(build: model.Build, dockerfile: str, platform: str) -> str:
+    digest = hashlib.sha256(json.dumps([build.args, build.target, platform], sort_keys=True).encode())
+    files = [Path(dockerfile)]
+    for root, dirs, names in os.walk(build.context):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        files += [Path(root, n) for n in sorted(names)]
+    for path in files:
+        if path.is_file():
+            digest.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+class Image(pulumi.ComponentResource):
+    def __init__(self, name: str, stack: StackConfig, svc: model.Service, key,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:aws:Image", name, None, opts)
+        build = svc.build
+        assert build is not None
+        child = pulumi.ResourceOptions(parent=self)
+        self.repository = aws.ecr.Repository(
+            f"{name}-repo",
+            name=f"{stack.name_prefix}/{svc.name}",
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration={"scan_on_push": True},
+            encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
+            force_delete=not stack.production,
+            opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data),
+        )
+        aws.ecr.LifecyclePolicy(f"{name}-lifecycle", repository=self.repository.name,
+                                policy=json.dumps(LIFECYCLE), opts=child)
+
+        platform = PLATFORMS[svc.architecture]
+        # The provider reads a given Dockerfile path relative to the project directory, not to the context.
+        dockerfile = posixpath.join(build.context, build.dockerfile)
+        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id,
+                                                       opts=pulumi.InvokeOptions(parent=self))
+        self.image = docker.Image(
+            f"{name}-image",
+            image_name=pulumi.Output.concat(self.repository.repository_url, ":",
+                                            image_tag(build, dockerfile, platform)),
+            build=docker.DockerBuildArgs(context=build.context, dockerfile=dockerfile, args=build.args or None,
+                                         target=build.target, platform=platform),
+            registry=docker.RegistryArgs(
+                server=self.repository.repository_url.apply(lambda url: url.split("/", 1)[0]),
+                username=token.user_name, password=pulumi.Output.secret(token.password)),
+            opts=child,
+        )
+        self.ref: pulumi.Output[str] = self.image.repo_digest
+        self.register_outputs({"repositoryUrl": self.repository.repository_url, "ref": self.ref})

@@ -1,0 +1,79 @@
+"""StackKey: the customer-managed KMS key that encrypts the stack's secrets, logs, topic, database, cache and bucket.
+
+One key per stack, rotated yearly by KMS. A customer-managed key rather than AWS-managed ones because the alarm topic
+can only be encrypted with a key whose policy lets CloudWatch publish to it, and because one key policy then says who
+may read every secret and log of the stack. It costs about $1 a month, so staging gets it too and tests the same
+policy it will meet in production.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.policy import Account, document
+from config.model import StackConfig
+
+# Platform hands every part the network, except SecretStore. The key is created by the network and shared with its
+# sibling parts through the parent they have in common; a program run has one Platform, so one entry.
+_SHARED: weakref.WeakKeyDictionary[pulumi.Resource, StackKey] = weakref.WeakKeyDictionary()
+
+
+class StackKey(pulumi.ComponentResource):
+    def __init__(self, name: str, stack: StackConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:aws:StackKey", name, None, opts)
+        account = Account(self)
+        logs_principal = pulumi.Output.concat("logs.", account.region, ".amazonaws.com")
+        self.key = aws.kms.Key(
+            f"{name}-kms",
+            description=f"twinstack {stack.name_prefix}: secrets, logs, alarm topic and data at rest",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=document([
+                {
+                    # Lets IAM policies grant use of the key (the roles in this stack scope it per service).
+                    "Sid": "AccountAdministersThroughIam",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": pulumi.Output.format("arn:{0}:iam::{1}:root", account.partition, account.id)},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchLogsOfThisAccount",
+                    "Effect": "Allow",
+                    "Principal": {"Service": logs_principal},
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                    "Resource": "*",
+                    "Condition": {"ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": account.arn("logs", "log-group:*")}},
+                },
+                {
+                    # CloudWatch alarms publish to the encrypted SNS topic.
+                    "Sid": "CloudWatchAlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account.id}},
+                },
+            ]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alias = aws.kms.Alias(f"{name}-alias", name=f"alias/twinstack/{stack.name_prefix}",
+                                   target_key_id=self.key.key_id, opts=pulumi.ResourceOptions(parent=self))
+        self.arn: pulumi.Output[str] = self.key.arn
+        self.register_outputs({"arn": self.arn, "alias": self.alias.name})
+
+    def share_with_siblings(self, parent: pulumi.Resource | None) -> None:
+        if parent is not None:
+            _SHARED[parent] = self
+
+    @staticmethod
+    def of_siblings(opts: pulumi.ResourceOptions | None) -> StackKey:
+        parent = opts.parent if opts else None
+        key = _SHARED.get(parent) if parent is not None else None
+        if key is None:
+            raise RuntimeError("the aws Network creates the stack's KMS key: create it first, under the same parent")
+        return key

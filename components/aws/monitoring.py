@@ -1,0 +1,150 @@
+"""Monitoring: one CloudWatch dashboard and the alarms that matter, sent to an encrypted SNS topic.
+
+Dashboard and alarms watch the same signals: ALB requests, 5xx and latency; CPU and memory of every ECS service;
+RDS CPU, connections and free storage; Redis CPU, memory and evictions (per node, since ElastiCache reports per node).
+Thresholds come from `twinstack:monitoring`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.policy import document
+from config.model import StackConfig
+
+# GiB of memory by instance size for general-purpose and burstable classes; memory-optimised families have twice as
+# much per size (r), or four times (x).
+SIZE_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32, "4xlarge": 64,
+            "8xlarge": 128, "12xlarge": 192, "16xlarge": 256, "24xlarge": 384, "32xlarge": 512}
+FAMILY_FACTOR = {"r": 2, "x": 4}
+
+
+def rds_max_connections(instance_class: str) -> int:
+    """RDS PostgreSQL's default max_connections, LEAST(DBInstanceClassMemory / 9531392, 5000), estimated from the
+    class name (RDS reserves some memory, hence 0.9)."""
+    _, family, size = instance_class.split(".")
+    gib = SIZE_GIB.get(size, 8) * FAMILY_FACTOR.get(re.sub(r"[^a-z].*$", "", family), 1)
+    return min(int(gib * 1024**3 * 0.9 / 9531392), 5000)
+
+
+class Monitoring(pulumi.ComponentResource):
+    def __init__(self, name: str, stack: StackConfig, network, parts: dict, proxy, services,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:aws:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        mon, prefix, account = stack.monitoring, stack.name_prefix, network.account
+
+        self.topic = aws.sns.Topic(f"{name}-alarms", name=f"{prefix}-alarms", kms_master_key_id=network.key.arn,
+                                   opts=child)
+        aws.sns.TopicPolicy(f"{name}-alarms-policy", arn=self.topic.arn, policy=document([
+            {"Sid": "CloudWatchAlarmsOfThisAccount", "Effect": "Allow",
+             "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish", "Resource": self.topic.arn,
+             "Condition": {"StringEquals": {"aws:SourceAccount": account.id}}},
+            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+             "Resource": self.topic.arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        ]), opts=child)
+        if mon.alarm_email:
+            # Email subscriptions stay pending until the recipient confirms the message AWS sends.
+            aws.sns.TopicSubscription(f"{name}-alarms-email", topic=self.topic.arn, protocol="email",
+                                      endpoint=mon.alarm_email, opts=child)
+
+        self.alarms: list[aws.cloudwatch.MetricAlarm] = []
+
+        def alarm(role: str, description: str, namespace: str, metric: str, dimensions: dict, threshold: float,
+                  comparison: str = "GreaterThanOrEqualToThreshold", statistic: str | None = "Average",
+                  extended_statistic: str | None = None, period: int = 60, evaluations: int = 5,
+                  datapoints: int = 3) -> None:
+            self.alarms.append(aws.cloudwatch.MetricAlarm(
+                f"{name}-{role}", name=f"{prefix}-{role}", alarm_description=description,
+                namespace=namespace, metric_name=metric, dimensions=dimensions, statistic=statistic,
+                extended_statistic=extended_statistic, period=period, evaluation_periods=evaluations,
+                datapoints_to_alarm=datapoints, threshold=threshold, comparison_operator=comparison,
+                treat_missing_data="notBreaching", alarm_actions=[self.topic.arn], ok_actions=[self.topic.arn],
+                opts=child))
+
+        alb = {"LoadBalancer": proxy.arn_suffix}
+        alarm("alb-target-5xx", f"Services answered {mon.error_rate_alarm_count}+ 5xx in 5 minutes",
+              "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, mon.error_rate_alarm_count, statistic="Sum",
+              period=300, evaluations=1, datapoints=1)
+        alarm("alb-elb-5xx", f"The load balancer answered {mon.error_rate_alarm_count}+ 5xx in 5 minutes "
+              "(no healthy target, timeouts)", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb,
+              mon.error_rate_alarm_count, statistic="Sum", period=300, evaluations=1, datapoints=1)
+        alarm("alb-latency", f"p95 response time above {mon.latency_alarm_seconds}s", "AWS/ApplicationELB",
+              "TargetResponseTime", alb, mon.latency_alarm_seconds, statistic=None, extended_statistic="p95")
+        for svc_name in services.services:
+            ecs = {"ClusterName": services.cluster.name, "ServiceName": svc_name}
+            alarm(f"{svc_name}-cpu", f"{svc_name}: CPU above {mon.cpu_alarm_percent}%", "AWS/ECS", "CPUUtilization",
+                  ecs, mon.cpu_alarm_percent)
+            alarm(f"{svc_name}-memory", f"{svc_name}: memory above {mon.memory_alarm_percent}%", "AWS/ECS",
+                  "MemoryUtilization", ecs, mon.memory_alarm_percent)
+
+        database, cache = parts.get("database"), parts.get("cache")
+        if database is not None:
+            db = stack.database
+            assert db is not None
+            rds = {"DBInstanceIdentifier": database.identifier}
+            connections = int(rds_max_connections(db.instance_class) * 0.8)
+            free_bytes = db.allocated_storage_gb * 1024**3 // 10
+            alarm("db-cpu", f"PostgreSQL CPU above {mon.cpu_alarm_percent}%", "AWS/RDS", "CPUUtilization", rds,
+                  mon.cpu_alarm_percent)
+            alarm("db-connections", f"PostgreSQL connections at 80% of the class's default max_connections "
+                  f"({connections})", "AWS/RDS", "DatabaseConnections", rds, connections)
+            alarm("db-free-storage", "PostgreSQL free storage below 10% of the allocated size", "AWS/RDS",
+                  "FreeStorageSpace", rds, free_bytes, comparison="LessThanOrEqualToThreshold")
+        if cache is not None:
+            for node in cache.node_ids:
+                redis = {"CacheClusterId": node}
+                alarm(f"{node}-cpu", f"Redis {node}: engine CPU above {mon.cpu_alarm_percent}%",
+                      "AWS/ElastiCache", "EngineCPUUtilization", redis, mon.cpu_alarm_percent)
+                alarm(f"{node}-memory", f"Redis {node}: memory above {mon.memory_alarm_percent}%",
+                      "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", redis, mon.memory_alarm_percent)
+                alarm(f"{node}-evictions", f"Redis {node} evicted keys: memory is full", "AWS/ElastiCache",
+                      "Evictions", redis, 1, statistic="Sum", period=300, evaluations=1, datapoints=1)
+
+        body = pulumi.Output.all(account.region, proxy.arn_suffix, services.cluster.name).apply(
+            lambda a: dashboard_body(stack, region=a[0], alb_suffix=a[1], cluster=a[2],
+                                     rds_id=getattr(database, "identifier", None),
+                                     redis_nodes=getattr(cache, "node_ids", [])))
+        self.dashboard = aws.cloudwatch.Dashboard(f"{name}-dashboard", dashboard_name=prefix, dashboard_body=body,
+                                                  opts=child)
+        self.url: pulumi.Output[str] | None = pulumi.Output.concat(
+            "https://", account.region, ".console.aws.amazon.com/cloudwatch/home?region=", account.region,
+            "#dashboards/dashboard/", self.dashboard.dashboard_name)
+        self.register_outputs({"url": self.url, "topicArn": self.topic.arn, "alarms": len(self.alarms)})
+
+
+def dashboard_body(stack: StackConfig, region: str, alb_suffix: str, cluster: str, rds_id: str | None,
+                   redis_nodes: list[str]) -> str:
+    def widget(title: str, metrics: list[list], stat: str = "Average", period: int = 60) -> dict:
+        return {"type": "metric", "width": 12, "height": 6, "properties": {
+            "title": title, "region": region, "view": "timeSeries", "stat": stat, "period": period,
+            "metrics": metrics}}
+
+    alb = ["AWS/ApplicationELB"]
+    widgets = [
+        widget("ALB requests", [[*alb, "RequestCount", "LoadBalancer", alb_suffix]], stat="Sum"),
+        widget("ALB 5xx", [[*alb, "HTTPCode_Target_5XX_Count", "LoadBalancer", alb_suffix],
+                           [*alb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", alb_suffix]], stat="Sum"),
+        widget("ALB latency (p50, p95)", [[*alb, "TargetResponseTime", "LoadBalancer", alb_suffix, {"stat": "p50"}],
+                                          [*alb, "TargetResponseTime", "LoadBalancer", alb_suffix, {"stat": "p95"}]]),
+    ]
+    for metric, title in (("CPUUtilization", "ECS CPU %"), ("MemoryUtilization", "ECS memory %")):
+        widgets.append(widget(title, [["AWS/ECS", metric, "ClusterName", cluster, "ServiceName", s.name]
+                                      for s in stack.services]))
+    if rds_id:
+        rds = ["DBInstanceIdentifier", rds_id]
+        widgets += [widget("RDS CPU %", [["AWS/RDS", "CPUUtilization", *rds]]),
+                    widget("RDS connections", [["AWS/RDS", "DatabaseConnections", *rds]]),
+                    widget("RDS free storage (bytes)", [["AWS/RDS", "FreeStorageSpace", *rds]], stat="Minimum")]
+    if redis_nodes:
+        def per_node(metric: str) -> list[list]:
+            return [["AWS/ElastiCache", metric, "CacheClusterId", node] for node in redis_nodes]
+
+        widgets += [widget("Redis engine CPU %", per_node("EngineCPUUtilization")),
+                    widget("Redis memory %", per_node("DatabaseMemoryUsagePercentage")),
+                    widget("Redis evictions", per_node("Evictions"), stat="Sum", period=300)]
+    return json.dumps({"widgets": widgets}, sort_keys=True)

@@ -1,0 +1,63 @@
+"""SecretStore: every app secret in Secrets Manager, handed to ECS as `valueFrom` pinned to the current version.
+
+The reference is `<secret arn>:<json key>::<version id>`. Pinning the version id means a rotation (a new value, so a
+new version) changes the task definitions of exactly the services that use that secret, and `pulumi up` rolls only
+those services. Data parts store their connection URLs the same way, through `keep_secret`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.key import StackKey
+from components.contracts import SecretEnv
+from config.model import StackConfig
+
+
+def recovery_days(stack: StackConfig) -> int:
+    """How long a deleted secret can still be restored: the longest Secrets Manager allows where data matters."""
+    return 30 if stack.protects_data else 7
+
+
+def keep_secret(name: str, stack: StackConfig, path: str, value: pulumi.Input[str], key: StackKey,
+                parent: pulumi.Resource, description: str) -> tuple[aws.secretsmanager.Secret,
+                                                                     aws.secretsmanager.SecretVersion]:
+    """One secret (named `<prefix>/<path>-<random>`) and its current version, encrypted with the stack key."""
+    child = pulumi.ResourceOptions(parent=parent)
+    secret = aws.secretsmanager.Secret(
+        name, name_prefix=f"{stack.name_prefix}/{path}-", description=description, kms_key_id=key.arn,
+        recovery_window_in_days=recovery_days(stack), opts=child)
+    version = aws.secretsmanager.SecretVersion(
+        f"{name}-version", secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child)
+    return secret, version
+
+
+def secret_ref(secret: aws.secretsmanager.Secret, version: aws.secretsmanager.SecretVersion,
+               json_key: str = "") -> pulumi.Output[str]:
+    """The ECS `valueFrom` for one value of a secret, pinned to its version."""
+    return pulumi.Output.concat(secret.arn, ":", json_key, "::", version.version_id)
+
+
+def secret_arn(value_from: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The secret's ARN inside a `valueFrom` reference (what IAM policies grant): all but its last three fields."""
+    return pulumi.Output.from_input(value_from).apply(lambda ref: ref.rsplit(":", 3)[0])
+
+
+class SecretStore(pulumi.ComponentResource):
+    def __init__(self, name: str, stack: StackConfig, values: Mapping[str, pulumi.Output[str]],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:aws:SecretStore", name, None, opts)
+        key = StackKey.of_siblings(opts)
+        self.secrets: dict[str, aws.secretsmanager.Secret] = {}
+        self.env: dict[str, SecretEnv] = {}
+        for env_name in sorted(values):
+            secret, version = keep_secret(
+                f"{name}-{env_name.lower().replace('_', '-')}", stack, f"app/{env_name}", values[env_name], key, self,
+                f"{env_name} for the services of {stack.name_prefix}")
+            self.secrets[env_name] = secret
+            self.env[env_name] = SecretEnv(value=pulumi.Output.secret(values[env_name]),
+                                           value_from=secret_ref(secret, version))
+        self.register_outputs({"secretArns": {k: s.arn for k, s in self.secrets.items()}})

@@ -1,0 +1,62 @@
+"""Services: the ECS cluster, its Service Connect namespace, and every app service in dependency order.
+
+Service Connect gives each service the short name it has in dev (`http://<service>:<port>`), resolved by the
+proxy ECS runs beside each task, with no DNS suffix and no code change between backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.service import Service
+from components.contracts import Binding, SecretEnv, ServiceEndpoint
+from config import model
+from config.model import StackConfig
+
+
+def dependency_order(stack: StackConfig) -> list[model.Service]:
+    """Services with every `dependsOn` before the service itself, otherwise in config order (rules reject cycles)."""
+    done: dict[str, model.Service] = {}
+
+    def visit(svc: model.Service) -> None:
+        if svc.name not in done:
+            for dep in svc.depends_on:
+                visit(stack.service(dep))
+            done[svc.name] = svc
+
+    for svc in stack.services:
+        visit(svc)
+    return list(done.values())
+
+
+class Services(pulumi.ComponentResource):
+    def __init__(self, name: str, stack: StackConfig, network, parts: Mapping[str, pulumi.Resource],
+                 bindings: Mapping[str, Binding], secrets: Mapping[str, SecretEnv], proxy,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("twinstack:aws:Services", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.namespace = aws.servicediscovery.HttpNamespace(
+            f"{name}-namespace", name=f"{stack.name_prefix}-services",
+            description=f"Service Connect names of {stack.name_prefix}", opts=child)
+        self.cluster = aws.ecs.Cluster(
+            f"{name}-cluster", name=stack.name_prefix,
+            settings=[{"name": "containerInsights", "value": "enabled"}],
+            service_connect_defaults={"namespace": self.namespace.arn}, opts=child)
+
+        depended_on = {dep for svc in stack.services for dep in svc.depends_on}
+        self.services: dict[str, Service] = {}
+        for svc in dependency_order(stack):
+            after: list[pulumi.Resource] = []
+            for part in svc.uses:
+                after += bindings[part].depends_on
+            after += [self.services[dep].service for dep in svc.depends_on]
+            self.services[svc.name] = Service(
+                f"{name}-{svc.name}", stack, svc, network, self.cluster, self.namespace, parts, bindings, secrets,
+                proxy, after, wait_until_stable=svc.name in depended_on, opts=child)
+        self.internal_urls: dict[str, str] = {
+            svc.name: ServiceEndpoint(svc.name, svc.port).internal_url for svc in stack.services
+        }
+        self.register_outputs({"internalUrls": self.internal_urls, "cluster": self.cluster.name})
