@@ -202,7 +202,10 @@ def fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         out["versionId"] = "v-" + _stable(name, inputs.get("secretString"))[:24]
     if "ecs/cluster" in low or "ecs/service" in low:
         out.setdefault("name", inputs.get("name", name))
+    if "ec2/vpcendpoint" in low and inputs.get("vpcEndpointType") == "Gateway":
+        out["prefixListId"] = "pl-" + _stable(name)[:8]
     if "ecr/repository" in low:
+        out["registryId"] = "123456789012"
         out["repositoryUrl"] = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{inputs.get('name', name)}"
     if "servicediscovery" in low:
         out.setdefault("name", inputs.get("name", name))
@@ -244,6 +247,10 @@ class Mocks(pm.Mocks):
             return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}
         if tok.endswith("getPolicyDocument"):
             return {"json": json.dumps(args.args)}
+        if tok.endswith("getAuthorizationToken"):
+            return {"authorizationToken": "QVdTOm1vY2stZWNyLXBhc3N3b3Jk", "userName": "AWS",
+                    "password": "mock-ecr-password", "expiresAt": "2030-01-01T00:00:00Z", "id": "us-east-1",
+                    "proxyEndpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com"}
         return {}
 
 
