@@ -196,6 +196,20 @@ def test_aws_credentials_come_from_github_oidc_never_from_stored_keys(workflows)
             role = resolve(credentials[0]["with"]["role-to-assume"], combination)
             assert re.fullmatch(r"\$\{\{ vars\.\w+ \}\}", role), role
             assert credentials[0]["with"]["aws-region"]
+            # after every install: pip and `pulumi install` run third-party code that has no business with them
+            position = earlier.index(credentials[0])
+            assert not [s for s in earlier[position:] if "run" in s], f"{name}.{job_id}: a step runs after credentials"
+
+
+def test_state_backend_secrets_reach_only_the_pulumi_step(workflows):
+    for name, workflow in workflows.items():
+        assert "secrets." not in json.dumps(workflow.get("env", {})), name
+        for job_id, job in workflow["jobs"].items():
+            assert "secrets." not in json.dumps(job.get("env", {})), f"{name}.{job_id}"
+            for step in job.get("steps", []):
+                if "secrets." in json.dumps(step):
+                    assert uses(step, "pulumi/actions") and "command" in step["with"], f"{name}.{job_id}: {step}"
+                    assert "secrets." not in json.dumps(step["with"])
 
 
 def test_previews_and_deploys_assume_different_roles(workflows):
