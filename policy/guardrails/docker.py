@@ -94,7 +94,18 @@ def _data_not_published(args: StackValidationArgs, report_violation: ReportViola
 
 
 def _data_internal_network(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Internal networks only, with one exception: Docker publishes no port from a container whose networks are all
+    internal, so a data container that publishes on 127.0.0.1 (database.hostPort, the broker's management UI) may
+    also join a bridge network of its own, one that no other container joins."""
     networks = of_type(args, [tokens.DOCKER_NETWORK])
+    containers = of_type(args, [tokens.DOCKER_CONTAINER])
+
+    def attached(container: PolicyResource, network: PolicyResource) -> bool:
+        names = {dig(a, "name") for a in items(container.props.get("networksAdvanced"))}
+        return bool(names & identities(network)) or refers_to(container, "networksAdvanced", network)
+
+    def members(network: PolicyResource) -> list[PolicyResource]:
+        return [c for c in containers if attached(c, network)]
 
     def check(container: PolicyResource) -> Iterator[str]:
         if container.props.get("networkMode") == "host":
@@ -113,8 +124,9 @@ def _data_internal_network(args: StackValidationArgs, report_violation: ReportVi
             if not found:
                 yield f"joins {name!r}, a network outside this stack; the data tier belongs on internal networks only"
             for network in found:
-                if not is_true(network.props.get("internal")):
-                    yield f"joins '{network.name}', which is not internal; the data tier belongs on internal networks"
+                if not (is_true(network.props.get("internal")) or members(network) == [container]):
+                    yield (f"joins '{network.name}', which is not internal and which other containers share; the data "
+                           "tier belongs on internal networks")
 
     check_each(data_tier(args), check, report_violation)
 

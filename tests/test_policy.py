@@ -1,0 +1,616 @@
+"""The CrossGuard pack (policy/) run as the Pulumi CLI runs it, without the CLI.
+
+`evaluate` hands each policy what the engine would: resource properties through a protobuf Struct and the SDK's own
+deserializer (numbers become floats, secrets are unwrapped, maps and lists are unknown-checking proxies), resource
+options, providers, and for stack policies `PolicyResource`s linked to their parents and (property) dependencies. The
+stack's config and name are set the way the CLI passes them to a pack, so production is detected as in real use.
+
+Every stack and every example must pass every policy; every policy must catch at least one broken resource.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import importlib.metadata
+import json
+import runpy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_policy
+import pytest
+import yaml
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import settings as runtime_settings
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deserialize_properties
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+
+from config.load import default_environment
+from policy.guardrails import POLICIES
+from policy.guardrails.common import is_production
+from tests.harness import ROOT, Graph, Resource, run_stack, stack_file_config
+from tools.graph import SECRET, fake_outputs
+
+BY_NAME = {p.name: p for p in POLICIES}
+EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
+
+
+# ------------------------------------------------------------------------------------------- the engine's view
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    urn: str
+    message: str
+
+
+def _wire(value: Any) -> Any:
+    """A recorded input as the engine serialises it (secrets as the special signature map)."""
+    if isinstance(value, dict):
+        if set(value) == {SECRET}:
+            return {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": _wire(value[SECRET])}
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
+
+
+def engine_props(inputs: dict[str, Any]) -> Any:
+    struct = struct_pb2.Struct()
+    struct.update(_wire(inputs))
+    return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(struct)))
+
+
+def _options(r: Resource) -> PolicyResourceOptions:
+    return PolicyResourceOptions(protect=r.protect, ignore_changes=list(r.ignore_changes),
+                                 delete_before_replace=r.delete_before_replace or None,
+                                 aliases=[str(a) for a in r.aliases], custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+                                 additional_secret_outputs=list(r.additional_secret_outputs), parent=r.parent)
+
+
+def _provider(r: Resource, by_urn: dict[str, Resource]) -> PolicyProviderResource | None:
+    # a provider reference is "<urn>::<id>"
+    p = by_urn.get(r.provider.rsplit("::", 1)[0]) if r.provider else None
+    return PolicyProviderResource(p.type, engine_props(p.inputs), p.urn, p.name) if p else None
+
+
+def _stack_resources(resources: list[Resource]) -> list[PolicyResource]:
+    """A stack policy sees each resource's state after the step, i.e. its outputs: what the mocks returned."""
+    by_urn = {r.urn: r for r in resources}
+    state = {r.urn: fake_outputs(r.type, r.name, r.inputs) if r.custom else r.inputs for r in resources}
+    made = {r.urn: PolicyResource(r.type, engine_props(state[r.urn]), r.urn, r.name, _options(r),
+                                  _provider(r, by_urn), None, [], {}) for r in resources}
+    for r in resources:
+        made[r.urn].parent = made.get(r.parent) if r.parent else None
+        made[r.urn].dependencies = [made[u] for u in r.dependencies if u in made]
+        made[r.urn].property_dependencies = {k: [made[u] for u in urns if u in made]
+                                             for k, urns in r.property_dependencies.items()}
+    return list(made.values())
+
+
+def evaluate(resources: Iterable[Resource], stack_config: dict[str, str] | None = None, stack: str = "test",
+             policy_config: dict[str, dict[str, Any]] | None = None,
+             policies: Iterable[Any] = POLICIES) -> list[Violation]:
+    """Run the policies over the resources with the stack's config and name set as the CLI sets them for a pack."""
+    resources = list(resources)
+    by_urn = {r.urn: r for r in resources}
+    found: list[Violation] = []
+
+    def run() -> None:
+        pulumi.runtime.set_all_config(dict(stack_config or {}), [])
+        for policy in policies:
+            config = (policy_config or {}).get(policy.name)
+
+            def report(message: str, urn: str | None = None, policy: Any = policy, default: str = "") -> None:
+                found.append(Violation(policy.name, urn or default, message))
+
+            if isinstance(policy, ResourceValidationPolicy):
+                for r in resources:
+                    args = ResourceValidationArgs(r.type, engine_props(r.inputs), r.urn, r.name, _options(r),
+                                                  _provider(r, by_urn), config)
+                    policy.validate(args, lambda m, u=None, r=r, p=policy: report(m, None, p, r.urn))
+            else:
+                assert isinstance(policy, StackValidationPolicy)
+                policy.validate(StackValidationArgs(_stack_resources(resources), config), report)
+
+    previous = runtime_settings.SETTINGS.stack
+    runtime_settings._set_stack(stack)
+    try:
+        contextvars.copy_context().run(run)
+    finally:
+        runtime_settings._set_stack(previous)
+    return found
+
+
+def _raw(config: dict[str, Any]) -> dict[str, str]:
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+@dataclass
+class Stack:
+    graph: Graph
+    config: dict[str, str]
+    name: str
+
+    def violations(self, **kwargs: Any) -> list[Violation]:
+        return evaluate(self.graph.resources, self.config, self.name, **kwargs)
+
+
+def record(stack: str, file: Path | None = None, overrides: dict[str, Any] | None = None) -> Stack:
+    config, _ = stack_file_config(file or ROOT / f"Pulumi.{stack}.yaml")
+    config.update(overrides or {})
+    return Stack(run_stack(stack, set=overrides, file=file), _raw(config), stack)
+
+
+def aws_production(example: str) -> dict[str, Any]:
+    """An example moved to AWS as production: the backend, the environment and a certificate are all it needs."""
+    config, _ = stack_file_config(ROOT / "examples" / f"{example}.yaml")
+    proxy = {k: v for k, v in config["twinstack:proxy"].items() if k not in ("tls", "allowHttp")}
+    proxy["tls"] = {"domain": f"{example}.example.com", "zoneId": "Z0123456789EXAMPLE"}
+    overrides: dict[str, Any] = {"twinstack:backend": "aws", "twinstack:environment": "production",
+                                 "twinstack:proxy": proxy}
+    if "twinstack:database" in config:
+        overrides["twinstack:database"] = {k: v for k, v in config["twinstack:database"].items() if k != "initSql"}
+    return overrides
+
+
+def describe(violations: list[Violation]) -> str:
+    return "\n".join(f"{v.policy}: {v.urn.rsplit('::', 1)[-1]}: {v.message}" for v in violations)
+
+
+# ------------------------------------------------------------------------------------------ the pack itself
+
+
+def test_the_pack_builds_from_every_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: dict[str, Any] = {}
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: built.update(kwargs))
+    monkeypatch.syspath_prepend(str(ROOT / "policy"))
+    runpy.run_path(str(ROOT / "policy"), run_name="__main__")  # how the CLI's python host runs a pack
+    assert built["enforcement_level"] == pulumi_policy.EnforcementLevel.MANDATORY
+    assert [p.name for p in built["policies"]] == [p.name for p in POLICIES]
+    assert len({p.name for p in POLICIES}) == len(POLICIES), "policy names must be unique"
+
+
+def test_pack_project_file_and_pinned_sdk() -> None:
+    project = yaml.safe_load((ROOT / "policy" / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"]["name"] == "python" and project["name"] == "twinstack-guardrails"
+    pins = dict(line.split("==") for line in (ROOT / "policy" / "requirements.txt").read_text().splitlines()
+                if "==" in line)
+    assert pins["pulumi-policy"] == importlib.metadata.version("pulumi-policy")
+    assert pins["pulumi"] == importlib.metadata.version("pulumi")
+
+
+@pytest.mark.parametrize("stack", ["prod", "production-eu", "prod-1", "staging", "dev", "preprod", "test"])
+def test_production_falls_back_to_the_stack_name_as_config_load_does(stack: str) -> None:
+    seen: list[bool] = []
+
+    def run() -> None:
+        pulumi.runtime.set_all_config({}, [])
+        seen.append(is_production({}))
+
+    previous = runtime_settings.SETTINGS.stack
+    runtime_settings._set_stack(stack)
+    try:
+        contextvars.copy_context().run(run)
+    finally:
+        runtime_settings._set_stack(previous)
+    assert seen == [default_environment(stack) == "production"]
+
+
+# --------------------------------------------------------------------------- hand-built compliant resources
+
+
+def fake(type_: str, name: str, props: dict[str, Any] | None = None, *, protect: bool = False,
+         parent: Resource | None = None, refs: dict[str, list[Resource]] | None = None) -> Resource:
+    return Resource(urn=f"urn:pulumi:test::twinstack::{type_}::{name}", type=type_, name=name, custom=True,
+                    parent=parent.urn if parent else None, inputs=props or {}, dependencies=[],
+                    property_dependencies={k: [r.urn for r in v] for k, v in (refs or {}).items()}, protect=protect,
+                    retain_on_delete=False, delete_before_replace=False, ignore_changes=[], replace_on_changes=[],
+                    additional_secret_outputs=[], aliases=[], provider=None)
+
+
+def component(type_: str, name: str) -> Resource:
+    r = fake(type_, name)
+    r.custom = False
+    return r
+
+
+def tls_only_policy(bucket: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+
+
+def containers_json(*defs: dict[str, Any]) -> str:
+    return json.dumps(list(defs))
+
+
+def app_container(**overrides: Any) -> dict[str, Any]:
+    c = {"name": "api", "image": "api:1", "essential": True, "privileged": False, "readonlyRootFilesystem": True,
+         "environment": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "PGHOST", "value": "db.internal"}],
+         "secrets": [{"name": "DATABASE_URL", "valueFrom": "arn:aws:secretsmanager:us-east-1:1:secret:db:::v1"}],
+         "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/api"}}}
+    c.update(overrides)
+    return c
+
+
+def aws_world() -> dict[str, Resource]:
+    """A small AWS stack that meets the whole baseline, production settings included."""
+    w: dict[str, Resource] = {}
+    w["app_sg"] = fake("aws:ec2/securityGroup:SecurityGroup", "app", {
+        "description": "app tier", "egress": [{"protocol": "-1", "fromPort": 0, "toPort": 0,
+                                               "cidrBlocks": ["0.0.0.0/0"], "description": "to AWS APIs"}]})
+    w["alb_sg"] = fake("aws:ec2/securityGroup:SecurityGroup", "alb", {"description": "alb", "ingress": [
+        {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"], "description": "HTTPS"},
+        {"protocol": "tcp", "fromPort": 80, "toPort": 80, "cidrBlocks": ["0.0.0.0/0"], "description": "redirect"}]})
+    w["db_sg"] = fake("aws:ec2/securityGroup:SecurityGroup", "db", {"description": "db tier"})
+    w["db_in"] = fake("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-from-app", {
+        "securityGroupId": "db-id", "referencedSecurityGroupId": "app-id", "ipProtocol": "tcp", "fromPort": 5432,
+        "toPort": 5432, "description": "postgres from the app tier"},
+        refs={"securityGroupId": [w["db_sg"]], "referencedSecurityGroupId": [w["app_sg"]]})
+    w["cache_sg"] = fake("aws:ec2/securityGroup:SecurityGroup", "cache", {"description": "cache tier"})
+    w["cache_in"] = fake("aws:ec2/securityGroupRule:SecurityGroupRule", "cache-from-app", {
+        "type": "ingress", "securityGroupId": "cache-id", "sourceSecurityGroupId": "app-id", "protocol": "tcp",
+        "fromPort": 6379, "toPort": 6379, "description": "redis from the app tier"},
+        refs={"securityGroupId": [w["cache_sg"]]})
+    w["mq_sg"] = fake("aws:ec2/securityGroup:SecurityGroup", "mq", {"description": "broker tier", "ingress": [
+        {"protocol": "tcp", "fromPort": 5671, "toPort": 5671, "securityGroups": ["app-id"],
+         "description": "amqps from the app tier"}]})
+    w["app_out"] = fake("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "app-out", {
+        "securityGroupId": "app-id", "cidrIpv4": "0.0.0.0/0", "ipProtocol": "-1", "description": "egress"},
+        refs={"securityGroupId": [w["app_sg"]]})
+    w["pg"] = fake("aws:rds/parameterGroup:ParameterGroup", "pg", {
+        "family": "postgres16", "parameters": [{"name": "rds.force_ssl", "value": "1"}]})
+    w["rds"] = fake("aws:rds/instance:Instance", "db", {
+        "engine": "postgres", "storageEncrypted": True, "publiclyAccessible": False, "backupRetentionPeriod": 14,
+        "autoMinorVersionUpgrade": True, "copyTagsToSnapshot": True, "performanceInsightsEnabled": True,
+        "enabledCloudwatchLogsExports": ["postgresql", "upgrade"], "deletionProtection": True,
+        "skipFinalSnapshot": False, "finalSnapshotIdentifier": "db-final", "multiAz": True,
+        "parameterGroupName": "pg-name", "vpcSecurityGroupIds": ["db-id"], "password": {SECRET: "pw"}},
+        protect=True, refs={"parameterGroupName": [w["pg"]], "vpcSecurityGroupIds": [w["db_sg"]]})
+    w["redis"] = fake("aws:elasticache/replicationGroup:ReplicationGroup", "cache", {
+        "atRestEncryptionEnabled": True, "transitEncryptionEnabled": True, "authToken": {SECRET: "tok"},
+        "snapshotRetentionLimit": 7, "numCacheClusters": 2, "automaticFailoverEnabled": True, "multiAzEnabled": True,
+        "securityGroupIds": ["cache-id"]}, protect=True, refs={"securityGroupIds": [w["cache_sg"]]})
+    w["mq"] = fake("aws:mq/broker:Broker", "broker", {
+        "publiclyAccessible": False, "logs": {"general": True}, "securityGroups": ["mq-id"]}, protect=True,
+        refs={"securityGroups": [w["mq_sg"]]})
+    w["ecr"] = fake("aws:ecr/repository:Repository", "api", {"imageTagMutability": "IMMUTABLE"}, protect=True)
+    w["bucket"] = fake("aws:s3/bucket:Bucket", "workspace", {"bucketPrefix": "workspace-"}, protect=True)
+    on_bucket = {"bucket": [w["bucket"]]}
+    w["pab"] = fake("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "workspace-pab", {
+        "bucket": "workspace-id", "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
+        "restrictPublicBuckets": True}, refs=on_bucket)
+    w["sse"] = fake("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                    "workspace-sse", {"bucket": "workspace-id", "rules": [
+                        {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}, "bucketKeyEnabled": True}]},
+                    refs=on_bucket)
+    w["versioning"] = fake("aws:s3/bucketVersioning:BucketVersioning", "workspace-versioning", {
+        "bucket": "workspace-id", "versioningConfiguration": {"status": "Enabled"}}, refs=on_bucket)
+    w["ownership"] = fake("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "workspace-ownership", {
+        "bucket": "workspace-id", "rule": {"objectOwnership": "BucketOwnerEnforced"}}, refs=on_bucket)
+    w["bucket_policy"] = fake("aws:s3/bucketPolicy:BucketPolicy", "workspace-policy", {
+        "bucket": "workspace-id", "policy": tls_only_policy("workspace")}, refs=on_bucket)
+    w["cluster"] = fake("aws:ecs/cluster:Cluster", "cluster", {
+        "settings": [{"name": "containerInsights", "value": "enabled"}]})
+    w["task"] = fake("aws:ecs/taskDefinition:TaskDefinition", "api", {
+        "family": "api", "taskRoleArn": "arn:aws:iam::1:role/api-task", "executionRoleArn": "arn:aws:iam::1:role/api-exec",
+        "containerDefinitions": containers_json(app_container())})
+    w["service"] = fake("aws:ecs/service:Service", "api", {"networkConfiguration": {
+        "assignPublicIp": False, "subnets": ["private-a"], "securityGroups": ["app-id"]}})
+    w["alb"] = fake("aws:lb/loadBalancer:LoadBalancer", "alb", {
+        "loadBalancerType": "application", "dropInvalidHeaderFields": True, "enableDeletionProtection": True})
+    on_alb = {"loadBalancerArn": [w["alb"]]}
+    w["https"] = fake("aws:lb/listener:Listener", "https", {
+        "loadBalancerArn": "alb-arn", "port": 443, "protocol": "HTTPS",
+        "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06", "certificateArn": "arn:aws:acm:us-east-1:1:certificate/x",
+        "defaultActions": [{"type": "fixed-response", "fixedResponse": {"contentType": "text/plain", "statusCode": "404"}}]},
+        refs=on_alb)
+    w["http"] = fake("aws:lb/listener:Listener", "http", {
+        "loadBalancerArn": "alb-arn", "port": 80, "protocol": "HTTP", "defaultActions": [
+            {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]},
+        refs=on_alb)
+    w["rule"] = fake("aws:lb/listenerRule:ListenerRule", "api-route", {
+        "listenerArn": "https-arn", "actions": [{"type": "forward", "targetGroupArn": "tg"}]},
+        refs={"listenerArn": [w["https"]]})
+    w["logs"] = fake("aws:cloudwatch/logGroup:LogGroup", "api-logs", {"retentionInDays": 90})
+    return w
+
+
+def docker_world() -> dict[str, Resource]:
+    """A small docker stack that meets the baseline: data tier on an internal network, nothing else published."""
+    w: dict[str, Resource] = {}
+    hardened = {"privileged": False, "securityOpts": ["no-new-privileges:true"], "memory": 256,
+                "restart": "unless-stopped", "healthcheck": {"tests": ["CMD-SHELL", "true"], "interval": "10s"}}
+    w["public"] = fake("docker:index/network:Network", "net-public", {"name": "dev-public", "internal": False})
+    w["internal"] = fake("docker:index/network:Network", "net-internal", {"name": "dev-internal", "internal": True})
+    w["pg_image"] = fake("docker:index/remoteImage:RemoteImage", "pg-image", {"name": "postgres:16-alpine"})
+    w["postgres"] = fake("docker:index/container:Container", "postgres", {
+        **hardened, "image": "sha256:abc", "networksAdvanced": [{"name": "dev-internal", "aliases": ["postgres"]}],
+        "envs": [{SECRET: "POSTGRES_PASSWORD=pw"}]},
+        refs={"image": [w["pg_image"]], "networksAdvanced": [w["internal"]]})
+    # publishing on 127.0.0.1 needs a non-internal network: one of its own, which nothing else joins
+    w["redis_host"] = fake("docker:index/network:Network", "redis-host", {"name": "dev-redis-host", "driver": "bridge"})
+    w["redis"] = fake("docker:index/container:Container", "redis", {
+        **hardened, "image": "redis:7-alpine", "networksAdvanced": [{"name": "dev-internal"}, {"name": "dev-redis-host"}],
+        "ports": [{"internal": 6379, "external": 6379, "ip": "127.0.0.1"}]},
+        refs={"networksAdvanced": [w["internal"], w["redis_host"]]})
+    w["proxy"] = fake("docker:index/container:Container", "proxy", {
+        **hardened, "image": "nginx:1.27-alpine", "networksAdvanced": [{"name": "dev-public"}],
+        "ports": [{"internal": 80, "external": 8080, "ip": "127.0.0.1"}]}, refs={"networksAdvanced": [w["public"]]})
+    w["migration"] = fake("docker:index/container:Container", "migrate", {
+        **{k: v for k, v in hardened.items() if k != "healthcheck"}, "restart": "no", "mustRun": False,
+        "attach": True, "image": "app:1", "networksAdvanced": [{"name": "dev-internal"}]},
+        refs={"networksAdvanced": [w["internal"]]})
+    return w
+
+
+# A broken case: which policy must fire, on which world, after which change, in production or not.
+@dataclass(frozen=True)
+class Case:
+    policy: str
+    id: str
+    world: Callable[[], dict[str, Resource]]
+    breaks: Callable[[dict[str, Resource]], None]
+    production: bool = False
+
+
+def setting(key: str, prop: str, value: Any) -> Callable[[dict[str, Resource]], None]:
+    def apply(w: dict[str, Resource]) -> None:
+        w[key].inputs[prop] = value
+    return apply
+
+
+def removing(key: str, prop: str) -> Callable[[dict[str, Resource]], None]:
+    return lambda w: w[key].inputs.pop(prop)
+
+
+def dropping(*keys: str) -> Callable[[dict[str, Resource]], None]:
+    def apply(w: dict[str, Resource]) -> None:
+        for key in keys:
+            del w[key]
+    return apply
+
+
+def container_def(**overrides: Any) -> Callable[[dict[str, Resource]], None]:
+    return setting("task", "containerDefinitions", containers_json(app_container(**overrides)))
+
+
+def unprotected(key: str) -> Callable[[dict[str, Resource]], None]:
+    def apply(w: dict[str, Resource]) -> None:
+        w[key].protect = False
+    return apply
+
+
+def with_parent(key: str, parent_type: str) -> Callable[[dict[str, Resource]], None]:
+    def apply(w: dict[str, Resource]) -> None:
+        parent = component(parent_type, "custom-db")
+        w["custom_parent"] = parent
+        w[key].parent = parent.urn
+        w[key].inputs["image"] = "registry.example.com/team/custom-db:1"
+        w[key].property_dependencies.pop("image", None)
+        w[key].inputs["ports"] = [{"internal": 5432, "external": 5432}]
+    return apply
+
+
+def world_rule(key: str, rule: dict[str, Any], side: str = "ingress") -> Callable[[dict[str, Resource]], None]:
+    def apply(w: dict[str, Resource]) -> None:
+        w[key].inputs.setdefault(side, []).append(rule)
+    return apply
+
+
+CASES = [
+    Case("rds-baseline", "unencrypted", aws_world, setting("rds", "storageEncrypted", False)),
+    Case("rds-baseline", "public", aws_world, setting("rds", "publiclyAccessible", True)),
+    Case("rds-baseline", "short-backups", aws_world, setting("rds", "backupRetentionPeriod", 3)),
+    Case("rds-baseline", "no-minor-upgrades", aws_world, setting("rds", "autoMinorVersionUpgrade", False)),
+    Case("rds-baseline", "tags-not-copied", aws_world, removing("rds", "copyTagsToSnapshot")),
+    Case("rds-baseline", "logs-not-exported", aws_world, setting("rds", "enabledCloudwatchLogsExports", ["upgrade"])),
+    Case("rds-baseline", "no-performance-insights", aws_world, setting("rds", "performanceInsightsEnabled", False)),
+    Case("rds-production-safeguards", "no-deletion-protection", aws_world,
+         setting("rds", "deletionProtection", False), production=True),
+    Case("rds-production-safeguards", "skip-final-snapshot", aws_world,
+         setting("rds", "skipFinalSnapshot", True), production=True),
+    Case("rds-production-safeguards", "single-az", aws_world, setting("rds", "multiAz", False), production=True),
+    Case("rds-force-ssl", "ssl-optional", aws_world,
+         setting("pg", "parameters", [{"name": "rds.force_ssl", "value": "0"}])),
+    Case("rds-force-ssl", "default-parameter-group", aws_world,
+         lambda w: (dropping("pg")(w), w["rds"].inputs.pop("parameterGroupName"),
+                    w["rds"].property_dependencies.pop("parameterGroupName"))),
+    Case("elasticache-baseline", "plaintext-at-rest", aws_world, setting("redis", "atRestEncryptionEnabled", False)),
+    Case("elasticache-baseline", "plaintext-in-transit", aws_world, removing("redis", "transitEncryptionEnabled")),
+    Case("elasticache-baseline", "no-auth", aws_world, removing("redis", "authToken")),
+    Case("elasticache-baseline", "no-snapshots", aws_world, setting("redis", "snapshotRetentionLimit", 0)),
+    Case("elasticache-baseline", "replicas-without-failover", aws_world,
+         setting("redis", "automaticFailoverEnabled", False)),
+    Case("mq-broker-private", "public", aws_world, setting("mq", "publiclyAccessible", True)),
+    Case("mq-broker-private", "no-logs", aws_world, setting("mq", "logs", {"general": False})),
+    Case("stateful-resources-protected", "rds", aws_world, unprotected("rds"), production=True),
+    Case("stateful-resources-protected", "bucket", aws_world, unprotected("bucket"), production=True),
+    Case("stateful-resources-protected", "ecr", aws_world, unprotected("ecr"), production=True),
+    Case("stateful-resources-protected", "mq", aws_world, unprotected("mq"), production=True),
+    Case("stateful-resources-protected", "elasticache", aws_world, unprotected("redis"), production=True),
+    Case("s3-public-access-blocked", "missing", aws_world, dropping("pab")),
+    Case("s3-public-access-blocked", "policy-allowed", aws_world, setting("pab", "blockPublicPolicy", False)),
+    Case("s3-encrypted", "missing", aws_world, dropping("sse")),
+    Case("s3-versioned", "suspended", aws_world, setting("versioning", "versioningConfiguration", {"status": "Suspended"})),
+    Case("s3-owner-enforced", "acls-on", aws_world,
+         setting("ownership", "rule", {"objectOwnership": "BucketOwnerPreferred"})),
+    Case("s3-tls-only", "missing", aws_world, dropping("bucket_policy")),
+    Case("s3-tls-only", "allows-http", aws_world, setting("bucket_policy", "policy", tls_only_policy("w").replace(
+        '"Deny"', '"Allow"'))),
+    Case("ecs-containers-not-privileged", "privileged", aws_world, container_def(privileged=True)),
+    Case("ecs-secrets-not-in-environment", "password-env", aws_world,
+         container_def(environment=[{"name": "PGPASSWORD", "value": "hunter2"}])),
+    Case("ecs-secrets-not-in-environment", "url-with-password", aws_world,
+         container_def(environment=[{"name": "CACHE", "value": "rediss://:hunter2@cache:6379/0"}])),
+    Case("ecs-secrets-not-in-environment", "api-key", aws_world,
+         container_def(environment=[{"name": "OPENAI_API_KEY", "value": "sk-123"}])),
+    Case("ecs-awslogs", "no-log-driver", aws_world, container_def(logConfiguration=None)),
+    Case("ecs-task-role-separate", "same-role", aws_world,
+         setting("task", "taskRoleArn", "arn:aws:iam::1:role/api-exec")),
+    Case("ecs-service-no-public-ip", "public-ip", aws_world,
+         setting("service", "networkConfiguration", {"assignPublicIp": True, "subnets": ["public-a"]})),
+    Case("ecs-container-insights", "off", aws_world, setting("cluster", "settings", [])),
+    Case("alb-drop-invalid-headers", "kept", aws_world, setting("alb", "dropInvalidHeaderFields", False)),
+    Case("alb-deletion-protection", "off", aws_world, setting("alb", "enableDeletionProtection", False),
+         production=True),
+    Case("alb-https-tls-policy", "tls10", aws_world, setting("https", "sslPolicy", "ELBSecurityPolicy-2016-08")),
+    Case("alb-https-tls-policy", "default-policy", aws_world, removing("https", "sslPolicy")),
+    Case("alb-https-tls-policy", "no-certificate", aws_world, removing("https", "certificateArn")),
+    Case("alb-http-redirects-only", "http-forwards", aws_world,
+         setting("http", "defaultActions", [{"type": "forward", "targetGroupArn": "tg"}])),
+    Case("alb-http-redirects-only", "rule-on-http", aws_world,
+         lambda w: w["rule"].property_dependencies.update(listenerArn=[w["http"].urn])),
+    Case("alb-http-redirects-only", "production-http-only", aws_world,
+         lambda w: (dropping("https", "rule")(w), w["http"].inputs.update(
+             defaultActions=[{"type": "forward", "targetGroupArn": "tg"}])), production=True),
+    Case("security-group-no-public-ingress", "ssh-open", aws_world, world_rule("app_sg", {
+        "protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"], "description": "ssh"})),
+    Case("security-group-no-public-ingress", "all-open-ipv6", aws_world, lambda w: w.update(open=fake(
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "open", {
+            "securityGroupId": "alb-id", "cidrIpv6": "::/0", "ipProtocol": "-1", "description": "everything"}))),
+    Case("security-group-no-public-ingress", "port-range", aws_world, lambda w: w.update(open=fake(
+        "aws:ec2/securityGroupRule:SecurityGroupRule", "open", {
+            "type": "ingress", "securityGroupId": "alb-id", "cidrBlocks": ["0.0.0.0/0"], "protocol": "tcp",
+            "fromPort": 80, "toPort": 443, "description": "web and everything between"}))),
+    Case("security-group-rules-described", "inline", aws_world, world_rule("app_sg", {
+        "protocol": "tcp", "fromPort": 8000, "toPort": 8000, "securityGroups": ["alb-id"]})),
+    Case("security-group-rules-described", "rule-resource", aws_world, setting("db_in", "description", " ")),
+    Case("security-group-rules-described", "egress-rule", aws_world, removing("app_out", "description")),
+    Case("data-tier-ingress-from-app-only", "vpc-cidr-inline", aws_world, world_rule("mq_sg", {
+        "protocol": "tcp", "fromPort": 5671, "toPort": 5671, "cidrBlocks": ["10.0.0.0/16"], "description": "vpc"})),
+    Case("data-tier-ingress-from-app-only", "cidr-rule", aws_world, lambda w: w.update(wide=fake(
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-from-vpc", {
+            "securityGroupId": "db-id", "cidrIpv4": "10.0.0.0/8", "ipProtocol": "tcp", "fromPort": 5432,
+            "toPort": 5432, "description": "vpc"}, refs={"securityGroupId": [w["db_sg"]]}))),
+    Case("log-group-retention", "forever", aws_world, removing("logs", "retentionInDays")),
+    Case("docker-no-privileged", "privileged", docker_world, setting("proxy", "privileged", True)),
+    Case("docker-no-new-privileges", "missing", docker_world, setting("redis", "securityOpts", [])),
+    Case("docker-health-checks", "missing", docker_world, removing("postgres", "healthcheck")),
+    Case("docker-health-checks", "disabled", docker_world, setting("proxy", "healthcheck", {"tests": ["NONE"]})),
+    Case("docker-memory-limits", "unlimited", docker_world, removing("proxy", "memory")),
+    Case("docker-restart-policy", "never", docker_world, setting("proxy", "restart", "no")),
+    Case("docker-data-tier-not-published", "postgres-on-all-interfaces", docker_world,
+         setting("postgres", "ports", [{"internal": 5432, "external": 5432}])),
+    Case("docker-data-tier-not-published", "publish-all", docker_world, setting("redis", "publishAllPorts", True)),
+    Case("docker-data-tier-not-published", "custom-image-under-database", docker_world,
+         with_parent("postgres", "twinstack:docker:Database")),
+    Case("docker-data-tier-internal-network", "public-network", docker_world, lambda w: (
+        w["postgres"].inputs["networksAdvanced"].append({"name": "dev-public"}),
+        w["postgres"].property_dependencies["networksAdvanced"].append(w["public"].urn))),
+    Case("docker-data-tier-internal-network", "shared-host-access-network", docker_world, lambda w: (
+        w["proxy"].inputs["networksAdvanced"].append({"name": "dev-redis-host"}),
+        w["proxy"].property_dependencies["networksAdvanced"].append(w["redis_host"].urn))),
+    Case("docker-data-tier-internal-network", "default-bridge", docker_world, removing("redis", "networksAdvanced")),
+    Case("docker-data-tier-internal-network", "host-network", docker_world, setting("redis", "networkMode", "host")),
+]
+
+
+def prod_config(production: bool) -> dict[str, str]:
+    return {"twinstack:environment": "production" if production else "development"}
+
+
+def test_every_policy_has_a_broken_case() -> None:
+    assert {c.policy for c in CASES} == set(BY_NAME)
+
+
+@pytest.mark.parametrize("world", [aws_world, docker_world])
+@pytest.mark.parametrize("production", [False, True])
+def test_the_compliant_worlds_pass(world: Callable[[], dict[str, Resource]], production: bool) -> None:
+    violations = evaluate(world().values(), prod_config(production))
+    assert not violations, describe(violations)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.policy}:{c.id}" for c in CASES])
+def test_each_policy_catches_its_violation(case: Case) -> None:
+    world = case.world()
+    case.breaks(world)
+    violations = evaluate(world.values(), prod_config(case.production))
+    assert case.policy in {v.policy for v in violations}, describe(violations) or "no violation at all"
+    urns = {r.urn for r in world.values()}
+    assert all(v.urn in urns for v in violations if v.policy == case.policy), "violations point at a resource"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.production], ids=lambda c: f"{c.policy}:{c.id}")
+def test_production_rules_hold_back_outside_production(case: Case) -> None:
+    world = case.world()
+    case.breaks(world)
+    assert case.policy not in {v.policy for v in evaluate(world.values(), prod_config(False))}
+
+
+def test_explicit_policy_config_overrides_the_stack_config() -> None:
+    world = aws_world()
+    world["rds"].inputs["deletionProtection"] = False
+    explicit = {"rds-production-safeguards": {"production": True}}
+    assert "rds-production-safeguards" in {v.policy for v in evaluate(world.values(), policy_config=explicit)}
+    explicit = {"rds-production-safeguards": {"production": False}}
+    assert not evaluate(world.values(), prod_config(True), policy_config=explicit)
+    assert "production" in BY_NAME["rds-production-safeguards"].config_schema.properties
+
+
+def test_a_preview_unknown_skips_only_that_resource() -> None:
+    """In a preview a value may not be known yet: a stack policy skips that resource, not the whole stack."""
+    world = aws_world()
+    world["bucket_policy"].inputs["policy"] = UNKNOWN_STRING_VALUE
+    world["logs_bucket"] = fake("aws:s3/bucket:Bucket", "logs", {})
+    violations = evaluate(world.values(), prod_config(False), policies=[BY_NAME["s3-tls-only"]])
+    assert {v.urn for v in violations} == {world["logs_bucket"].urn}
+    # a resource policy leaves the unknown to the SDK, which reports "can't run during preview" (advisory)
+    world["task"].inputs["containerDefinitions"] = UNKNOWN_STRING_VALUE
+    with pytest.raises(UnknownValueError):
+        evaluate([world["task"]], policies=[BY_NAME["ecs-awslogs"]])
+
+
+# --------------------------------------------------------------------------------- the real stacks and examples
+
+
+@pytest.fixture(scope="module", params=["dev", "staging", "prod"])
+def stack(request: pytest.FixtureRequest) -> Stack:
+    return record(request.param)
+
+
+def test_every_stack_passes_every_policy(stack: Stack) -> None:
+    violations = stack.violations()
+    assert not violations, describe(violations)
+
+
+def test_prod_is_checked_as_production(stack: Stack) -> None:
+    """The prod stack file is recognised as production through its own config, as the CLI hands it to the pack."""
+    rds = [r for r in stack.graph.resources if r.type == "aws:rds/instance:Instance"]
+    if stack.name != "prod":
+        pytest.skip("only prod has production-only rules to prove")
+    broken = copy.deepcopy(stack.graph.resources)
+    for r in broken:
+        if r.type == "aws:rds/instance:Instance":
+            r.inputs["deletionProtection"] = False
+    assert rds and "rds-production-safeguards" in {
+        v.policy for v in evaluate(broken, stack.config, stack.name)}
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_example_passes_on_docker(example: str) -> None:
+    violations = record(example, file=ROOT / "examples" / f"{example}.yaml").violations()
+    assert not violations, describe(violations)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_example_passes_on_aws_in_production(example: str) -> None:
+    violations = record(example, ROOT / "examples" / f"{example}.yaml", aws_production(example)).violations()
+    assert not violations, describe(violations)
