@@ -4,7 +4,7 @@
     python app.py migrate    create the app's table (the stack's one-off migration)
 
 GET /health, or any path ending in /health (e.g. /api/health): 200 when every part the service was given answers,
-503 naming what failed. Only configured parts are checked: Postgres (`SELECT 1`) when DATABASE_URL is set, Redis
+503 naming what failed, as {"status": ..., "database": "ok", "cache": "failed: ...", "failed": ["cache"]}. Only configured parts are checked: Postgres (`SELECT 1`) when DATABASE_URL is set, Redis
 (PING) when REDIS_URL is, the workspace (write and read a file) when STORAGE_PATH is, RabbitMQ (TCP connect) when
 AMQP_URL is. GET /metrics: Prometheus text. Any other GET: 200 with a small JSON naming SERVICE_NAME.
 """
@@ -69,11 +69,12 @@ def check_amqp(url: str) -> None:
         pass
 
 
+# (the part's name in twinstack config, the env var that hands it over, the check)
 CHECKS = (
-    ("postgres", "DATABASE_URL", check_postgres),
-    ("redis", "REDIS_URL", check_redis),
+    ("database", "DATABASE_URL", check_postgres),
+    ("cache", "REDIS_URL", check_redis),
     ("storage", "STORAGE_PATH", check_storage),
-    ("rabbitmq", "AMQP_URL", check_amqp),
+    ("broker", "AMQP_URL", check_amqp),
 )
 
 
@@ -92,7 +93,7 @@ def health() -> tuple[int, dict]:
             key = (name, "ok" if results[name] == "ok" else "failed")
             _checks[key] = _checks.get(key, 0) + 1
     failed = sorted(name for name, result in results.items() if result != "ok")
-    body = {"service": SERVICE, "status": "failed" if failed else "ok", "checks": results}
+    body: dict = {"service": SERVICE, "status": "failed" if failed else "ok", **results}
     if failed:
         body["failed"] = failed
     return (503 if failed else 200), body

@@ -38,7 +38,7 @@ class Broker(pulumi.ComponentResource):
         flavour = "-management-alpine" if broker.management_ui else "-alpine"
         self.image = docker.RemoteImage(f"{name}-image", name=broker.image or f"rabbitmq:{broker.version}{flavour}",
                                         keep_locally=True, opts=child)
-        self.volume = docker.Volume(f"{name}-data", name=f"{stack.name_prefix}-rabbitmq",
+        self.volume = docker.Volume(f"{name}-data", name=f"{stack.name_prefix}-rabbitmq-data",
                                     labels=volume_labels(stack, "rabbitmq"), opts=volume_options(stack, self))
         networks = attach(network, [stack.network.data_segment], [ALIAS])
         if broker.management_ui:

@@ -87,7 +87,7 @@ class Monitoring(pulumi.ComponentResource):
         if mon.prometheus:
             image = docker.RemoteImage(f"{name}-prometheus-image", name=PROMETHEUS_IMAGE, keep_locally=True,
                                        opts=child)
-            data = docker.Volume(f"{name}-prometheus-data", name=f"{stack.name_prefix}-prometheus",
+            data = docker.Volume(f"{name}-prometheus-data", name=f"{stack.name_prefix}-prometheus-data",
                                  labels=volume_labels(stack, "prometheus"), opts=volume_options(stack, self))
             self.prometheus = docker.Container(f"{name}-prometheus", **hardened(
                 stack, "prometheus", http_probe(PROMETHEUS_PORT, "/-/healthy", start_period=10), 512,
@@ -102,7 +102,7 @@ class Monitoring(pulumi.ComponentResource):
             password = random.RandomPassword(f"{name}-grafana-admin", length=24, special=False, opts=child)
             self.grafana_password = pulumi.Output.secret(password.result)
             image = docker.RemoteImage(f"{name}-grafana-image", name=GRAFANA_IMAGE, keep_locally=True, opts=child)
-            data = docker.Volume(f"{name}-grafana-data", name=f"{stack.name_prefix}-grafana",
+            data = docker.Volume(f"{name}-grafana-data", name=f"{stack.name_prefix}-grafana-data",
                                  labels=volume_labels(stack, "grafana"), opts=volume_options(stack, self))
             self.grafana = docker.Container(f"{name}-grafana", **hardened(
                 stack, "grafana", http_probe(GRAFANA_PORT, "/api/health", start_period=20), 256,

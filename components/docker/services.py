@@ -29,6 +29,20 @@ def dependency_order(stack: StackConfig) -> list[model.Service]:
     return list(done.values())
 
 
+def name_clashes(stack: StackConfig) -> list[str]:
+    """Services named like a container the backend runs for a configured part, whose container name and network
+    alias they would share (a service called `postgres` is fine when twinstack:database is not set)."""
+    taken = {"proxy": "the proxy"}
+    for alias, part, on in (("postgres", "twinstack:database", stack.database), ("redis", "twinstack:cache", stack.cache),
+                            ("rabbitmq", "twinstack:broker", stack.broker),
+                            ("prometheus", "monitoring.prometheus", stack.monitoring.prometheus),
+                            ("grafana", "monitoring.grafana", stack.monitoring.grafana)):
+        if on:
+            taken[alias] = part
+    return [f"twinstack:services[{i}].name: '{svc.name}' is the container name and network alias the docker backend "
+            f"uses for {taken[svc.name]}; rename the service" for i, svc in enumerate(stack.services) if svc.name in taken]
+
+
 class Services(pulumi.ComponentResource):
     """Compose's `depends_on: condition: service_healthy`, in Pulumi terms: a service's containers depend on the data
     containers it uses and on its dependencies' containers, all of which are created with `wait`, so creation follows
@@ -38,6 +52,8 @@ class Services(pulumi.ComponentResource):
                  bindings: Mapping[str, Binding], secrets: Mapping[str, SecretEnv], proxy: pulumi.Resource,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:docker:Services", name, None, opts)
+        if clashes := name_clashes(stack):
+            raise pulumi.RunError("\n".join(clashes))
         self.services: dict[str, Service] = {}
         for svc in dependency_order(stack):
             after: list[pulumi.Resource] = []
