@@ -591,19 +591,6 @@ def test_every_stack_passes_every_policy(stack: Stack) -> None:
     assert not violations, describe(violations)
 
 
-def test_prod_is_checked_as_production(stack: Stack) -> None:
-    """The prod stack file is recognised as production through its own config, as the CLI hands it to the pack."""
-    rds = [r for r in stack.graph.resources if r.type == "aws:rds/instance:Instance"]
-    if stack.name != "prod":
-        pytest.skip("only prod has production-only rules to prove")
-    broken = copy.deepcopy(stack.graph.resources)
-    for r in broken:
-        if r.type == "aws:rds/instance:Instance":
-            r.inputs["deletionProtection"] = False
-    assert rds and "rds-production-safeguards" in {
-        v.policy for v in evaluate(broken, stack.config, stack.name)}
-
-
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_every_example_passes_on_docker(example: str) -> None:
     violations = record(example, file=ROOT / "examples" / f"{example}.yaml").violations()
@@ -614,3 +601,56 @@ def test_every_example_passes_on_docker(example: str) -> None:
 def test_every_example_passes_on_aws_in_production(example: str) -> None:
     violations = record(example, ROOT / "examples" / f"{example}.yaml", aws_production(example)).violations()
     assert not violations, describe(violations)
+
+
+# The policies must bite on the backends' real shapes too (how they link buckets, listeners, groups and networks):
+# each mutation breaks one rule in a recorded graph.
+def first(resources: list[Resource], type_: str, name_contains: str = "") -> Resource:
+    return next(r for r in resources if r.type == type_ and name_contains in r.name)
+
+
+def _put_env(resources: list[Resource]) -> None:
+    task = first(resources, "aws:ecs/taskDefinition:TaskDefinition")
+    definitions = json.loads(task.inputs["containerDefinitions"])
+    definitions[-1]["environment"].append({"name": "DATABASE_URL", "value": "postgresql://demo:pw@db:5432/demo"})
+    task.inputs["containerDefinitions"] = json.dumps(definitions)
+
+
+def _drop(resources: list[Resource], type_: str, name_contains: str) -> None:
+    resources.remove(first(resources, type_, name_contains))
+
+
+REAL_BREAKS: list[tuple[str, str, Callable[[list[Resource]], None]]] = [
+    ("prod", "s3-public-access-blocked",
+     lambda rs: _drop(rs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "storage")),
+    ("prod", "s3-tls-only", lambda rs: _drop(rs, "aws:s3/bucketPolicy:BucketPolicy", "storage")),
+    ("prod", "alb-http-redirects-only", lambda rs: first(rs, "aws:lb/listenerRule:ListenerRule").property_dependencies
+     .update(listenerArn=[first(rs, "aws:lb/listener:Listener", "http").urn])),
+    ("prod", "data-tier-ingress-from-app-only", lambda rs: first(
+        rs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-in").inputs.update(cidrIpv4="10.30.0.0/16")),
+    ("prod", "ecs-secrets-not-in-environment", _put_env),
+    # production rules engage on prod through its own config (twinstack:environment), as the CLI passes it
+    ("prod", "rds-production-safeguards", lambda rs: first(rs, "aws:rds/instance:Instance").inputs.update(
+        deletionProtection=False)),
+    ("prod", "stateful-resources-protected", lambda rs: setattr(first(rs, "aws:rds/instance:Instance"), "protect", False)),
+    ("dev", "docker-data-tier-not-published", lambda rs: first(rs, "docker:index/container:Container", "postgres")
+     .inputs.update(ports=[{"internal": 5432, "external": 5432}])),
+    ("dev", "docker-data-tier-internal-network", lambda rs: first(rs, "docker:index/network:Network", "internal")
+     .inputs.update(internal=False)),
+    ("dev", "docker-health-checks", lambda rs: first(rs, "docker:index/container:Container", "demo-replica")
+     .inputs.pop("healthcheck")),
+]
+
+
+@pytest.fixture(scope="module")
+def recorded() -> dict[str, Stack]:
+    return {name: record(name) for name in ("dev", "prod")}
+
+
+@pytest.mark.parametrize(("stack_name", "policy", "breaks"), REAL_BREAKS, ids=[f"{s}:{p}" for s, p, _ in REAL_BREAKS])
+def test_policies_bite_on_the_recorded_graphs(recorded: dict[str, Stack], stack_name: str, policy: str,
+                                              breaks: Callable[[list[Resource]], None]) -> None:
+    stack = recorded[stack_name]
+    resources = copy.deepcopy(stack.graph.resources)
+    breaks(resources)
+    assert policy in {v.policy for v in evaluate(resources, stack.config, stack.name)}
