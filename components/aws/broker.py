@@ -33,7 +33,7 @@ class Broker(pulumi.ComponentResource):
             subnet_ids=network.private_subnet_ids if clustered else network.private_subnet_ids[:1],
             security_groups=[network.security_groups["broker"].id],
             publicly_accessible=False,
-            users=[{"username": broker.username, "password": password}],
+            users=[{"username": broker.username, "password": pulumi.Output.secret(password)}],
             encryption_options={"kms_key_id": network.key.arn, "use_aws_owned_key": False},
             logs={"general": True},
             auto_minor_version_upgrade=True,

@@ -46,7 +46,7 @@ class Cache(pulumi.ComponentResource):
             node_type=cache.node_type,
             num_cache_clusters=1 + cache.replicas,
             port=PORT,
-            subnet_group_name=subnets.name,
+            subnet_group_name=subnets.id,
             security_group_ids=[network.security_groups["cache"].id],
             at_rest_encryption_enabled=True,
             kms_key_id=network.key.arn,

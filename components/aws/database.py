@@ -53,7 +53,7 @@ class Database(pulumi.ComponentResource):
             f"{name}-monitoring-role", description="RDS enhanced monitoring",
             assume_role_policy=assume_role("monitoring.rds.amazonaws.com", network.account.id), opts=child)
         attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-monitoring-policy", role=monitoring_role.name,
+            f"{name}-monitoring-policy", role=monitoring_role.id,
             policy_arn=pulumi.Output.concat("arn:", network.account.partition,
                                             ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
             opts=child)
@@ -70,9 +70,9 @@ class Database(pulumi.ComponentResource):
             username=db.username,
             password=password,
             port=PORT,
-            db_subnet_group_name=subnets.name,
+            db_subnet_group_name=subnets.id,
             vpc_security_group_ids=[network.security_groups["db"].id],
-            parameter_group_name=self.parameter_group.name,
+            parameter_group_name=self.parameter_group.id,
             publicly_accessible=False,
             storage_type="gp3",
             allocated_storage=db.allocated_storage_gb,

@@ -59,7 +59,8 @@ class StackKey(pulumi.ComponentResource):
                     "Condition": {"StringEquals": {"aws:SourceAccount": account.id}},
                 },
             ]),
-            opts=pulumi.ResourceOptions(parent=self),
+            # Scheduling this key's deletion would make every snapshot, secret and log it encrypted unreadable.
+            opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data),
         )
         self.alias = aws.kms.Alias(f"{name}-alias", name=f"alias/twinstack/{stack.name_prefix}",
                                    target_key_id=self.key.key_id, opts=pulumi.ResourceOptions(parent=self))
