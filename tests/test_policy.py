@@ -625,7 +625,7 @@ REAL_BREAKS: list[tuple[str, str, Callable[[list[Resource]], None]]] = [
      lambda rs: _drop(rs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "storage")),
     ("prod", "s3-tls-only", lambda rs: _drop(rs, "aws:s3/bucketPolicy:BucketPolicy", "storage")),
     ("prod", "alb-http-redirects-only", lambda rs: first(rs, "aws:lb/listenerRule:ListenerRule").property_dependencies
-     .update(listenerArn=[next(r.urn for r in rs if r.inputs.get("protocol") == "HTTP")])),
+     .update(listenerArn=[next(r.urn for r in rs if r.type == "aws:lb/listener:Listener" and r.inputs["protocol"] == "HTTP")])),
     ("prod", "data-tier-ingress-from-app-only", lambda rs: first(
         rs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-in").inputs.update(cidrIpv4="10.30.0.0/16")),
     ("prod", "ecs-secrets-not-in-environment", _put_env),
