@@ -7,6 +7,7 @@ serialisation of independent services, a missed wait on the database, components
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tools import cost, deploy_time, diagram
-from tools.graph import ROOT, Graph, Resource, run_config
+from tools.graph import ROOT, Graph, Resource, run_config, run_stack
 from tools.parts import Parts, resource_tree
 from tools.plan import main, make_plan, readme_section
 from tools.pricing import AS_OF, US_EAST_1, UnknownRegionError, price_book
@@ -43,11 +44,16 @@ def prod():
     return make_plan("prod")
 
 
+@functools.cache
+def example_plan(name: str):
+    return make_plan("dev", example=name)
+
+
 @pytest.fixture(scope="module")
 def castiel():
     if "castiel" not in EXAMPLES:
         pytest.skip("examples/castiel.yaml is not there")
-    return make_plan("dev", example="castiel")
+    return example_plan("castiel")
 
 
 def _three_services(backend: str) -> dict:
@@ -232,6 +238,19 @@ def test_usage_based_items_state_their_assumption(prod):
     assert "[assumed: 1 LCU on average]" in text and "not estimated:" in text
 
 
+def test_without_nat_the_interface_endpoints_are_priced_per_az_instead():
+    graph = run_stack("staging", set={"twinstack:network": {"cidr": "10.20.0.0/16", "azCount": 2, "nat": "none"}})
+    est = cost.estimate(graph)
+    assert not graph.of_type("aws:ec2/natGateway:NatGateway")
+    assert not [line for line in est.lines if line.item.startswith("NAT gateway")]
+    interface = [r for r in graph.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r.get("vpcEndpointType") == "Interface"]
+    assert interface, "nat: none should add interface endpoints for ECR, logs and secrets"
+    eni_hours = sum(len(r.get("subnetIds")) for r in interface) * H
+    priced = [line for line in est.fixed if line.item.startswith("VPC interface endpoint")]
+    assert sum(line.quantity for line in priced) == eni_hours
+    assert sum(line.monthly for line in priced) == pytest.approx(eni_hours * 0.01)
+
+
 def test_region_flag_changes_the_prices(staging):
     ireland = cost.estimate(staging.graph, "eu-west-1")
     assert ireland.total > staging.estimate.total
@@ -351,7 +370,7 @@ def test_castiel_diagram_names_all_21_services_and_the_documented_dependencies(c
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_every_example_diagram_names_its_services_and_routes(example):
-    _names_every_service_and_route(make_plan("dev", example=example))
+    _names_every_service_and_route(example_plan(example))
 
 
 def test_mermaid_parses_with_the_real_mermaid_parser(dev, prod, castiel, tmp_path):
@@ -369,11 +388,11 @@ def test_mermaid_parses_with_the_real_mermaid_parser(dev, prod, castiel, tmp_pat
         files.append(str(f))
     broken = tmp_path / "broken.mmd"
     broken.write_text("flowchart LR\n  a --> |unclosed\n")
-    ok = subprocess.run(["node", str(script), str(modules), *files], capture_output=True, text=True, timeout=120)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    bad = subprocess.run(["node", str(script), str(modules), str(broken)], capture_output=True, text=True,
+    run = subprocess.run(["node", str(script), str(modules), *files, str(broken)], capture_output=True, text=True,
                          timeout=120)
-    assert bad.returncode == 1 and "FAIL" in bad.stdout  # the check can fail
+    results = dict(line.split(" ", 1)[::-1] for line in run.stdout.splitlines() if line.startswith(("ok ", "FAIL ")))
+    assert [results.get(f) for f in files] == ["ok"] * len(files), run.stdout + run.stderr
+    assert run.returncode == 1 and "FAIL" in run.stdout.splitlines()[-1]  # the check can fail
 
 
 MERMAID_PARSE_JS = """
@@ -391,7 +410,7 @@ mermaid.initialize({ startOnLoad: false });
 let failed = 0;
 for (const file of process.argv.slice(3)) {
   try { await mermaid.parse(fs.readFileSync(file, 'utf8')); console.log('ok', file); }
-  catch (e) { failed++; console.log('FAIL', file, String(e.message || e).slice(0, 300)); }
+  catch (e) { failed++; console.log('FAIL', file); console.error(String(e.message || e).slice(0, 300)); }
 }
 process.exit(failed ? 1 : 0);
 """

@@ -280,7 +280,7 @@ class _Pricer:
                   "logs.storage", assumed=f"{_n(gb)} GB/month kept {_n(days)} days")
 
     def bucket(self, r: Resource) -> None:
-        name = r.get("bucket") or r.get("bucketPrefix") or r.name
+        name = r.get("bucket") or (f"{r.get('bucketPrefix')}*" if r.get("bucketPrefix") else r.name)
         self.line(r, f"S3 storage: {name}", USAGE["s3_gb"], "s3.standard", assumed=f"{_n(USAGE['s3_gb'])} GB")
         self.line(r, f"S3 PUT/LIST requests: {name}", USAGE["s3_put_k"], "s3.put",
                   assumed=f"{_n(USAGE['s3_put_k'] * 1000)} requests/month")

@@ -26,7 +26,7 @@ from config.model import StackConfig
 from tools import cost, deploy_time, diagram
 from tools.graph import ROOT, Graph, ProgramError, run_stack, stack_file_config
 from tools.parts import resource_tree
-from tools.pricing import UnknownRegionError
+from tools.pricing import UnknownRegionError, price_book
 
 DOCS = ROOT / "docs"
 STACKS = ("dev", "staging", "prod")
@@ -59,8 +59,10 @@ def make_plan(stack: str, example: str | None = None, backend: str | None = None
     raw = {k.split(":", 1)[1]: v if isinstance(v, str) else json.dumps(v)
            for k, v in config.items() if k.startswith("twinstack:")}
     cfg = load(name, raw).stack
-    graph = run_stack(name, file=path, set=overrides)
     region = region or str(config.get("aws:region") or "us-east-1")
+    if cfg.backend == "aws":
+        price_book(region)  # an unknown region fails here, before the program runs
+    graph = run_stack(name, file=path, set=overrides)
     estimate = cost.estimate(graph, region) if cfg.backend == "aws" else None
     return Plan(name, str(path.relative_to(ROOT)), cfg, graph, region, estimate, deploy_time.schedule(graph),
                 diagram.build(cfg, graph))
@@ -93,7 +95,8 @@ def architecture_doc(plan: Plan, command: str) -> str:
                   f"Prices: {plan.estimate.method}. Usage-based lines assume: "
                   + "; ".join(sorted({f"{line.item.split(':')[0]}: {line.assumed}" for line in plan.estimate.usage}))
                   + ".\n"]
-        parts += [f"- {note}\n" for note in plan.estimate.notes]
+        if plan.estimate.notes:
+            parts.append("".join(f"- {note}\n" for note in plan.estimate.notes))
     return "\n".join(parts)
 
 
@@ -120,7 +123,8 @@ def readme_section(plans: dict[str, Plan]) -> str:
         out += [f"### Monthly cost: {plan.name} ({est.region})\n", cost.markdown_table(est) + "\n",
                 f"Fixed ${est.total:,.2f}/month; ${est.total + est.usage_total:,.2f} with the assumed usage. "
                 f"{est.method}.\n"]
-        out += [f"- {note}\n" for note in est.notes]
+        if est.notes:
+            out.append("".join(f"- {note}\n" for note in est.notes))
     return "\n".join(out)
 
 
@@ -142,12 +146,14 @@ def write_all(out_dir: Path, region: str | None) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     plans = {stack: make_plan(stack, region=region) for stack in STACKS}
-    examples = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
-    for example in examples:
-        plans[example] = make_plan("dev", example=example, region=region)
-    for plan in plans.values():
-        path = out_dir / f"{doc_name(plan, None)}.md"
-        path.write_text(architecture_doc(plan, command_for(plan)))
+    variants: list[tuple[Plan, str | None]] = [(plan, None) for plan in plans.values()]
+    for example in sorted(p.stem for p in (ROOT / "examples").glob("*.yaml")):
+        as_written = make_plan("dev", example=example, region=region)
+        other = "aws" if as_written.cfg.backend == "docker" else "docker"
+        variants += [(as_written, None), (make_plan("dev", example=example, backend=other, region=region), other)]
+    for plan, override in variants:
+        path = out_dir / f"{doc_name(plan, override)}.md"
+        path.write_text(architecture_doc(plan, command_for(plan, override)))
         written.append(path)
         total = f", ${plan.estimate.total:,.2f}/month" if plan.estimate else ""
         print(f"{plan.label}: {len(plan.graph.custom())} resources{total}, first up ~"
