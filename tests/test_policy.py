@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import functools
 import importlib.metadata
 import json
 import runpy
@@ -113,6 +114,11 @@ def evaluate(resources: Iterable[Resource], stack_config: dict[str, str] | None 
 
     def run() -> None:
         pulumi.runtime.set_all_config(dict(stack_config or {}), [])
+        # built once and shared: no policy writes to what it is given
+        props = {r.urn: engine_props(r.inputs) for r in resources}
+        options = {r.urn: _options(r) for r in resources}
+        providers = {r.urn: _provider(r, by_urn) for r in resources}
+        stack_resources = _stack_resources(resources)
         for policy in policies:
             config = (policy_config or {}).get(policy.name)
 
@@ -121,12 +127,12 @@ def evaluate(resources: Iterable[Resource], stack_config: dict[str, str] | None 
 
             if isinstance(policy, ResourceValidationPolicy):
                 for r in resources:
-                    args = ResourceValidationArgs(r.type, engine_props(r.inputs), r.urn, r.name, _options(r),
-                                                  _provider(r, by_urn), config)
+                    args = ResourceValidationArgs(r.type, props[r.urn], r.urn, r.name, options[r.urn],
+                                                  providers[r.urn], config)
                     policy.validate(args, lambda m, u=None, r=r, p=policy: report(m, None, p, r.urn))
             else:
                 assert isinstance(policy, StackValidationPolicy)
-                policy.validate(StackValidationArgs(_stack_resources(resources), config), report)
+                policy.validate(StackValidationArgs(stack_resources, config), report)
 
     previous = runtime_settings.SETTINGS.stack
     runtime_settings._set_stack(stack)
@@ -581,9 +587,15 @@ def test_a_preview_unknown_skips_only_that_resource() -> None:
 # --------------------------------------------------------------------------------- the real stacks and examples
 
 
+@functools.cache
+def project_stack(name: str) -> Stack:
+    """Pulumi.<name>.yaml recorded once per test process (tests that break it work on a deep copy)."""
+    return record(name)
+
+
 @pytest.fixture(scope="module", params=["dev", "staging", "prod"])
 def stack(request: pytest.FixtureRequest) -> Stack:
-    return record(request.param)
+    return project_stack(request.param)
 
 
 def test_every_stack_passes_every_policy(stack: Stack) -> None:
@@ -642,15 +654,10 @@ REAL_BREAKS: list[tuple[str, str, Callable[[list[Resource]], None]]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def recorded() -> dict[str, Stack]:
-    return {name: record(name) for name in ("dev", "prod")}
-
-
 @pytest.mark.parametrize(("stack_name", "policy", "breaks"), REAL_BREAKS, ids=[f"{s}:{p}" for s, p, _ in REAL_BREAKS])
-def test_policies_bite_on_the_recorded_graphs(recorded: dict[str, Stack], stack_name: str, policy: str,
+def test_policies_bite_on_the_recorded_graphs(stack_name: str, policy: str,
                                               breaks: Callable[[list[Resource]], None]) -> None:
-    stack = recorded[stack_name]
+    stack = project_stack(stack_name)
     resources = copy.deepcopy(stack.graph.resources)
     breaks(resources)
     assert policy in {v.policy for v in evaluate(resources, stack.config, stack.name)}
