@@ -135,14 +135,15 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, "page", json.dumps(body).encode(), "application/json")
 
     def _send(self, status: int, kind: str, body: bytes, content_type: str) -> None:
+        # counted before the answer leaves, so a client's next /metrics always includes it
+        with _lock:
+            _requests[(kind, status)] = _requests.get((kind, status), 0) + 1
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         self.wfile.write(body)
-        with _lock:
-            _requests[(kind, status)] = _requests.get((kind, status), 0) + 1
 
     def log_message(self, fmt: str, *args) -> None:
         # health checks every few seconds would drown everything else; LOG_LEVEL=debug shows them too

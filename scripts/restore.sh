@@ -35,5 +35,5 @@ if [ -t 0 ] && [ "${TWINSTACK_YES:-}" != 1 ]; then
 fi
 echo "restoring ${file} into ${CONTAINER}"
 gzip -dc "$file" | docker exec -i "$CONTAINER" sh -c \
-  'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v ON_ERROR_STOP=1 --single-transaction --quiet'
+  'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v ON_ERROR_STOP=1 --single-transaction --quiet >/dev/null'
 echo "restored ${file}"

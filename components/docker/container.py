@@ -1,7 +1,8 @@
 """What every long-running container of the docker backend shares: hardening, logging, health checks, start waits.
 
-Pure helpers, no resources: each part passes `hardened(...)` into its `docker.Container` so the security baseline
-(no-new-privileges, never privileged, a memory limit, a restart policy, rotated logs) holds for every container.
+Helpers, not components: each part passes `hardened(...)` into its `docker.Container` so the security baseline
+(no-new-privileges, never privileged, a memory limit, a restart policy, rotated logs) holds for every container. Only
+`host_access` declares a resource, as a child of the part that calls it.
 """
 
 from __future__ import annotations
