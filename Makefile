@@ -74,5 +74,7 @@ restore:
 clean-volumes:
 	docker volume ls -q --filter name='^$(TARGET)-' | xargs -r docker volume rm
 
+# Regenerates docs/architecture-*.md and docs/plan-readme.md for every stack and example, then prints STACK's plan.
 plan: install
+	$(PY) -m tools.plan --all >/dev/null
 	$(PY) -m tools.plan $(STACK) $(if $(EXAMPLE),--example $(EXAMPLE))

@@ -174,6 +174,9 @@ def fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     low = typ.lower()
     out.setdefault("arn", f"arn:aws:mock:us-east-1:123456789012:{name}")
     out.setdefault("id", f"{name}-id")
+    if typ.startswith("aws:"):
+        # the provider auto-names what the program leaves unnamed; without it, wiring through `.name` records nothing
+        out.setdefault("name", f"{name}-{_stable(name)[:7]}")
     if typ == "random:index/randomPassword:RandomPassword":
         # changes exactly when the keepers change, as a real replacement would
         out["result"] = "pw" + _stable(name, inputs.get("keepers"))[:30]
