@@ -257,3 +257,20 @@ def test_a_missing_pem_file_is_reported_with_its_key_path(pems):
 def test_app_secrets_keep_the_env_secret(full):
     for r in containers_of(full, "dev-api-"):
         assert r.is_secret("envs")
+
+
+def minimal(services: list[dict], **parts) -> dict:
+    return {"backend": "docker", "environment": "development", "services": services,
+            "proxy": {"routes": [{"path": "/", "service": services[0]["name"]}]}, **parts}
+
+
+def test_a_service_named_like_a_backend_container_is_refused_when_that_part_runs():
+    from tests.harness import ProgramError
+
+    redis = {"name": "redis", "image": "redis:7", "port": 6379, "healthCheck": {"command": ["redis-cli", "ping"]}}
+    with pytest.raises(ProgramError, match=r"twinstack:services\[0\]\.name: 'redis' is the container name and network "
+                                           r"alias the docker backend uses for twinstack:cache"):
+        run_config(minimal([redis], cache={}))
+    # without twinstack:cache, running your own redis as a service is fine
+    graph = run_config(minimal([redis]))
+    assert network_names(container(graph, "dev-redis")) == {"dev-public": ["redis"]}
