@@ -280,6 +280,7 @@ def test_agentlab_on_aws_is_rds_17_with_the_vector_extension(graphs):
     instance = graph.one("aws:rds/instance:Instance")
     assert instance.get("engine") == "postgres" and instance.get("engineVersion") == "17"
     assert instance.get("tags")["twinstack:pgExtensions"] == "vector"
+    assert instance.get("backupRetentionPeriod") == 30  # the document's backup script keeps 30 days
     params = graph.one("aws:rds/parameterGroup:ParameterGroup")
     assert params.get("family") == "postgres17"
     # pgvector needs no preloaded library, so nothing but TLS enforcement is set
