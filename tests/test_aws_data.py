@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.harness import Graph, contains_secret_marker, run_stack
-from tests.test_aws_variants import rich
+from tests.test_aws_variants import rich, shared
 
 RDS = "aws:rds/instance:Instance"
 PARAMS = "aws:rds/parameterGroup:ParameterGroup"
@@ -24,17 +24,17 @@ STATEFUL = (RDS, REDIS, MQ, BUCKET, "aws:ecr/repository:Repository", "aws:kms/ke
 
 @pytest.fixture(scope="module")
 def staging() -> Graph:
-    return run_stack("staging")
+    return shared("staging")
 
 
 @pytest.fixture(scope="module")
 def prod() -> Graph:
-    return run_stack("prod")
+    return shared("prod")
 
 
 @pytest.fixture(scope="module")
 def rich_graph() -> Graph:
-    return rich()
+    return shared("rich")
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,11 @@ def test_rds_baseline(request, stack):
     assert db.get("autoMinorVersionUpgrade") is True and db.get("allowMajorVersionUpgrade") is False
     assert db.get("copyTagsToSnapshot") is True
     assert db.get("enabledCloudwatchLogsExports") == ["postgresql", "upgrade"]
+    for log in ("postgresql", "upgrade"):
+        group = graph.one("aws:cloudwatch/logGroup:LogGroup", f"database-{log}-logs")
+        assert group.get("name") == f"/aws/rds/instance/{stack}-postgres/{log}"
+        assert group.get("retentionInDays") == {"staging": 14, "prod": 90}[stack] and group.get("kmsKeyId") == KEY_ARN
+        assert graph.depends_on(db, group)
     assert db.get("performanceInsightsEnabled") is True and db.get("performanceInsightsKmsKeyId") == KEY_ARN
     assert db.get("iamDatabaseAuthenticationEnabled") is True
     assert db.get("monitoringInterval") == 60 and db.get("monitoringRoleArn").endswith("monitoring-role")

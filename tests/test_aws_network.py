@@ -9,6 +9,7 @@ import json
 import pytest
 
 from tests.harness import Graph, run_stack
+from tests.test_aws_variants import shared
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -31,12 +32,12 @@ NO_NAT = {
 
 @pytest.fixture(scope="module")
 def staging() -> Graph:
-    return run_stack("staging")
+    return shared("staging")
 
 
 @pytest.fixture(scope="module")
 def prod() -> Graph:
-    return run_stack("prod")
+    return shared("prod")
 
 
 @pytest.fixture(scope="module")

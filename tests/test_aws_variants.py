@@ -6,6 +6,8 @@ part including Amazon MQ, no NAT, an existing ACM certificate, a stripped prefix
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from tests.harness import Graph, run_stack
@@ -41,9 +43,16 @@ def rich(**overrides) -> Graph:
     return run_stack("prod", set={**RICH, **overrides})
 
 
+@functools.cache
+def shared(stack: str) -> Graph:
+    """staging, prod or rich, run once per test process and shared by every AWS test module (tests only read graphs:
+    `Resource.get` hands out copies)."""
+    return rich() if stack == "rich" else run_stack(stack)
+
+
 @pytest.fixture(scope="module")
 def rich_graph() -> Graph:
-    return rich()
+    return shared("rich")
 
 
 def test_rich_variant_exercises_every_part_and_service_kind(rich_graph):

@@ -16,6 +16,7 @@ from components.contracts import Binding, SecretEnv, postgres_url
 from config.model import StackConfig
 
 PORT = 5432
+LOG_EXPORTS = ("postgresql", "upgrade")
 # Extensions whose library must be preloaded before CREATE EXTENSION works (pgvector's `vector` needs nothing).
 # pg_stat_statements is in RDS's default list, so it stays whenever the list is set.
 PRELOADED = ("pg_stat_statements", "pg_cron", "pgaudit", "pg_hint_plan", "pglogical", "pg_tle")
@@ -58,6 +59,13 @@ class Database(pulumi.ComponentResource):
                                             ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
             opts=child)
 
+        # RDS would create these on first export and keep them forever; created first, they get retention and the key.
+        log_groups = [
+            aws.cloudwatch.LogGroup(f"{name}-{log}-logs", name=f"/aws/rds/instance/{self.identifier}/{log}",
+                                    retention_in_days=stack.monitoring.log_retention_days, kms_key_id=network.key.arn,
+                                    opts=child)
+            for log in LOG_EXPORTS
+        ]
         tags = {"twinstack:pgExtensions": " ".join(self.extensions)} if self.extensions else None
         self.instance = aws.rds.Instance(
             f"{name}-instance",
@@ -90,7 +98,7 @@ class Database(pulumi.ComponentResource):
             final_snapshot_identifier=f"{self.identifier}-final" if stack.protects_data else None,
             auto_minor_version_upgrade=True,
             allow_major_version_upgrade=False,
-            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             performance_insights_enabled=db.performance_insights,
             performance_insights_kms_key_id=network.key.arn if db.performance_insights else None,
             performance_insights_retention_period=7 if db.performance_insights else None,
@@ -99,7 +107,7 @@ class Database(pulumi.ComponentResource):
             # Password auth stays (the contract's DATABASE_URL); IAM auth is there for humans and future services.
             iam_database_authentication_enabled=True,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data, depends_on=[attachment]),
+            opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data, depends_on=[attachment, *log_groups]),
         )
 
         self.url: pulumi.Output[str] = postgres_url(db.username, password, self.instance.address, PORT, db.name,

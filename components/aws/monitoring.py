@@ -97,12 +97,12 @@ class Monitoring(pulumi.ComponentResource):
                   "FreeStorageSpace", rds, free_bytes, comparison="LessThanOrEqualToThreshold")
         if cache is not None:
             for node in cache.node_ids:
-                redis = {"CacheClusterId": node}
-                alarm(f"{node}-cpu", f"Redis {node}: engine CPU above {mon.cpu_alarm_percent}%",
+                redis, role = {"CacheClusterId": node}, node.removeprefix(f"{prefix}-")
+                alarm(f"{role}-cpu", f"Redis {node}: engine CPU above {mon.cpu_alarm_percent}%",
                       "AWS/ElastiCache", "EngineCPUUtilization", redis, mon.cpu_alarm_percent)
-                alarm(f"{node}-memory", f"Redis {node}: memory above {mon.memory_alarm_percent}%",
+                alarm(f"{role}-memory", f"Redis {node}: memory above {mon.memory_alarm_percent}%",
                       "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", redis, mon.memory_alarm_percent)
-                alarm(f"{node}-evictions", f"Redis {node} evicted keys: memory is full", "AWS/ElastiCache",
+                alarm(f"{role}-evictions", f"Redis {node} evicted keys: memory is full", "AWS/ElastiCache",
                       "Evictions", redis, 1, statistic="Sum", period=300, evaluations=1, datapoints=1)
 
         body = pulumi.Output.all(account.region, proxy.arn_suffix, services.cluster.name).apply(
