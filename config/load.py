@@ -128,6 +128,9 @@ def _parse(key: str, value: Any, problems: list[str]) -> Any:
         problems.append(f"{NAMESPACE}:{key}: must be a structured value (a map or list in the stack file), "
                         f"not the string {value!r}")
         return None
+    except (ValueError, RecursionError) as error:  # JSON that Python refuses: nested too deep, a 4300+ digit number
+        problems.append(f"{NAMESPACE}:{key}: cannot be read: {error}")
+        return None
 
 
 def _format(err: Mapping[str, Any]) -> str:
