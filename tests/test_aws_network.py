@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 
 import pytest
 
@@ -213,3 +214,10 @@ def test_app_tier_admits_the_alb_and_itself_on_service_ports(graph):
 def test_data_tier_groups_have_no_egress(graph):
     egress_groups = {tier(graph, r.get("securityGroupId")) for r in graph.of_type(EGRESS)}
     assert egress_groups == {"alb", "app"}
+
+
+def test_descriptions_use_only_what_ec2_accepts(graph):
+    # EC2 rejects a security group or rule description outside this set (no apostrophes, for one)
+    allowed = re.compile(r"^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]{1,255}$")
+    described = graph.of_type(SG) + graph.of_type(INGRESS) + graph.of_type(EGRESS)
+    assert [r.name for r in described if not allowed.match(r.get("description") or "")] == []

@@ -7,6 +7,7 @@ part including Amazon MQ, no NAT, an existing ACM certificate, a stripped prefix
 from __future__ import annotations
 
 import functools
+import json
 
 import pytest
 
@@ -65,3 +66,12 @@ def test_rich_variant_exercises_every_part_and_service_kind(rich_graph):
     assert len(rich_graph.of_type("aws:ecr/repository:Repository")) == 1
     assert rich_graph.of_type("aws:ec2/natGateway:NatGateway") == []
     assert rich_graph.of_type("aws:acm/certificate:Certificate") == []
+
+
+def test_every_aws_resource_goes_through_the_tagging_provider(rich_graph):
+    [provider] = rich_graph.of_type("pulumi:providers:aws")
+    assert provider.get("region") == "us-east-1"
+    assert json.loads(provider.get("defaultTags")) == {"tags": {
+        "twinstack:project": "twinstack", "twinstack:stack": "prod", "twinstack:environment": "production"}}
+    aws_resources = [r for r in rich_graph.custom() if r.type.startswith("aws:")]
+    assert aws_resources and {r.provider.rsplit("::", 1)[0] for r in aws_resources} == {provider.urn}
