@@ -15,18 +15,23 @@ import copy
 import functools
 import importlib.metadata
 import json
+import os
 import runpy
-from collections.abc import Callable, Iterable
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pulumi
 import pulumi_policy
 import pytest
 import yaml
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyProviderResource,
@@ -216,6 +221,59 @@ def test_production_falls_back_to_the_stack_name_as_config_load_does(stack: str)
     finally:
         runtime_settings._set_stack(previous)
     assert seen == [default_environment(stack) == "production"]
+
+
+@pytest.fixture(scope="module")
+def pack_server() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    """The pack as a plugin: `python -m pulumi.policy <engine> policy`, the way the CLI's python host starts it, with
+    the environment the CLI gives it (the stack's config as PULUMI_CONFIG, project, stack, dry run)."""
+    env = {**os.environ, "PULUMI_CONFIG": json.dumps({"twinstack:environment": "production"}),
+           "PULUMI_PROJECT": "twinstack", "PULUMI_STACK": "prod", "PULUMI_DRY_RUN": "true"}
+    process = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(ROOT / "policy")],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = process.stdout.readline().strip() if process.stdout else ""
+        assert port.isdigit(), f"the pack did not start: {process.stderr.read() if process.stderr else ''}"
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield analyzer_pb2_grpc.AnalyzerStub(channel)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(_wire(props))
+    return struct
+
+
+def test_the_pack_serves_every_policy_as_mandatory(pack_server: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    info = pack_server.GetAnalyzerInfo(empty_pb2.Empty())
+    assert info.name == "twinstack-guardrails"
+    assert [p.name for p in info.policies] == [p.name for p in POLICIES]
+    assert {p.enforcementLevel for p in info.policies} == {analyzer_pb2.MANDATORY}
+
+
+def test_the_served_pack_reads_production_from_the_stack_config(pack_server: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    db = aws_world()["rds"]
+    db.inputs["deletionProtection"] = False
+    response = pack_server.Analyze(analyzer_pb2.AnalyzeRequest(
+        type=db.type, properties=_struct(db.inputs), urn=db.urn, name=db.name,
+        options=analyzer_pb2.AnalyzerResourceOptions(protect=True)))
+    assert [d.policyName for d in response.diagnostics] == ["rds-production-safeguards"]
+
+
+def test_the_served_pack_runs_stack_policies(pack_server: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    world = aws_world()
+    del world["pab"]
+    response = pack_server.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[
+        analyzer_pb2.AnalyzerResource(
+            type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
+            options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect), parent=r.parent or "",
+            propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
+                                  for k, v in r.property_dependencies.items()})
+        for r in world.values()]))
+    assert [(d.policyName, d.urn) for d in response.diagnostics] == [("s3-public-access-blocked", world["bucket"].urn)]
 
 
 # --------------------------------------------------------------------------- hand-built compliant resources
