@@ -406,7 +406,8 @@ def docker_world() -> dict[str, Resource]:
     w["internal"] = fake("docker:index/network:Network", "net-internal", {"name": "dev-internal", "internal": True})
     w["pg_image"] = fake("docker:index/remoteImage:RemoteImage", "pg-image", {"name": "postgres:16-alpine"})
     w["postgres"] = fake("docker:index/container:Container", "postgres", {
-        **hardened, "image": "sha256:abc", "networksAdvanced": [{"name": "dev-internal", "aliases": ["postgres"]}],
+        **hardened, "name": "dev-postgres", "image": "sha256:abc",
+        "networksAdvanced": [{"name": "dev-internal", "aliases": ["postgres"]}],
         "envs": [{SECRET: "POSTGRES_PASSWORD=pw"}]},
         refs={"image": [w["pg_image"]], "networksAdvanced": [w["internal"]]})
     # publishing on 127.0.0.1 needs a non-internal network: one of its own, which nothing else joins
@@ -418,6 +419,12 @@ def docker_world() -> dict[str, Resource]:
     w["proxy"] = fake("docker:index/container:Container", "proxy", {
         **hardened, "image": "nginx:1.27-alpine", "networksAdvanced": [{"name": "dev-public"}],
         "ports": [{"internal": 80, "external": 8080, "ip": "127.0.0.1"}]}, refs={"networksAdvanced": [w["public"]]})
+    # a one-off beside its server, in the server's network namespace (the backend's password sync)
+    w["pg_sync"] = fake("docker:index/container:Container", "postgres-password", {
+        **{k: v for k, v in hardened.items() if k != "healthcheck"}, "restart": "no", "mustRun": False,
+        "attach": True, "image": "sha256:abc", "networkMode": "container:dev-postgres"},
+        refs={"image": [w["pg_image"]]})
+    w["proxy"].inputs["name"] = "dev-proxy"
     w["migration"] = fake("docker:index/container:Container", "migrate", {
         **{k: v for k, v in hardened.items() if k != "healthcheck"}, "restart": "no", "mustRun": False,
         "attach": True, "image": "app:1", "networksAdvanced": [{"name": "dev-internal"}]},
@@ -583,6 +590,8 @@ CASES = [
         w["proxy"].inputs["networksAdvanced"].append({"name": "dev-redis-host"}),
         w["proxy"].property_dependencies["networksAdvanced"].append(w["redis_host"].urn))),
     Case("docker-data-tier-internal-network", "default-bridge", docker_world, removing("redis", "networksAdvanced")),
+    Case("docker-data-tier-internal-network", "namespace-of-the-proxy", docker_world,
+         setting("pg_sync", "networkMode", "container:dev-proxy")),
     Case("docker-data-tier-internal-network", "host-network", docker_world, setting("redis", "networkMode", "host")),
 ]
 

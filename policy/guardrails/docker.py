@@ -107,9 +107,18 @@ def _data_internal_network(args: StackValidationArgs, report_violation: ReportVi
     def members(network: PolicyResource) -> list[PolicyResource]:
         return [c for c in containers if attached(c, network)]
 
-    def check(container: PolicyResource) -> Iterator[str]:
-        if container.props.get("networkMode") == "host":
+    def check(container: PolicyResource, seen: tuple[str, ...] = ()) -> Iterator[str]:
+        mode = str(container.props.get("networkMode") or "")
+        if mode == "host":
             yield "runs in the host's network namespace"
+            return
+        if mode.startswith("container:"):
+            # sharing another container's namespace (a one-off next to its server): that container's networks count
+            owner = next((c for c in containers if mode.split(":", 1)[1] in identities(c)), None)
+            if owner is None or owner not in data:
+                yield f"shares the network namespace of {mode.split(':', 1)[1]!r}, which is not a data-tier container"
+            elif owner.urn not in seen:
+                yield from check(owner, (*seen, container.urn))
             return
         attachments = items(container.props.get("networksAdvanced"))
         if not attachments:
@@ -128,7 +137,8 @@ def _data_internal_network(args: StackValidationArgs, report_violation: ReportVi
                     yield (f"joins '{network.name}', which is not internal and which other containers share; the data "
                            "tier belongs on internal networks")
 
-    check_each(data_tier(args), check, report_violation)
+    data = data_tier(args)
+    check_each(data, check, report_violation)
 
 
 POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
