@@ -192,3 +192,25 @@ def test_aws_app_secret_rotation_rolls_only_its_users(aws_session_secret):
     data = [r for r in before.resources if r.type in ("aws:rds/instance:Instance",
                                                       "aws:elasticache/replicationGroup:ReplicationGroup")]
     assert data and all(r.inputs == after.by_urn[r.urn].inputs for r in data)
+
+
+def test_dev_broker_rotation_reaches_the_running_rabbitmq():
+    """RABBITMQ_DEFAULT_PASS only seeds an empty node database, like POSTGRES_PASSWORD: a one-off carries it over."""
+    from tests.harness import ROOT, stack_file_config
+
+    config, _ = stack_file_config(ROOT / "Pulumi.dev.yaml")
+    demo = {**config["twinstack:services"][0], "uses": ["database", "cache", "storage", "broker"]}
+    base = {"twinstack:broker": {}, "twinstack:services": [demo, WORKER]}
+    before = run_stack("dev", set=base)
+    after = run_stack("dev", set={**base, "twinstack:rotation": {"broker": 1}})
+    rabbit = before.one(CONTAINER, "broker-rabbitmq")
+    sync = before.one(CONTAINER, "broker-password")
+    new_pw = env_of(after.by_urn[rabbit.urn])["RABBITMQ_DEFAULT_PASS"]
+    assert env_of(after.by_urn[sync.urn])["RABBITMQ_DEFAULT_PASS"] == new_pw != env_of(sync)["RABBITMQ_DEFAULT_PASS"]
+    assert "change_password" in " ".join(sync.get("command")) and sync.get("user") == "rabbitmq"
+    assert sync.get("networkMode") == f"container:{rabbit.get('name')}"
+    diff = changed(before, after)
+    assert all(r.urn in diff for r in before.of_type(CONTAINER) if "services-demo" in r.name)
+    assert not {r.urn for r in before.of_type(CONTAINER) if "services-worker" in r.name} & diff
+    for replica in [r for r in after.of_type(CONTAINER) if "services-demo-replica" in r.name]:
+        assert after.depends_on(replica, after.by_urn[sync.urn])
