@@ -110,6 +110,17 @@ def test_rabbitmq_has_generated_credentials_a_fixed_node_name_and_a_loopback_ui(
     assert "rabbitmq-diagnostics" in rabbit.get("healthcheck")["tests"][1]
 
 
+def test_the_broker_password_is_synced_into_the_retained_node(full):
+    sync = container(full, "dev-rabbitmq-password")
+    assert sync.get("networkMode") == "container:dev-rabbitmq" and sync.get("user") == "rabbitmq"
+    assert sync.get("volumes") == [{"volumeName": "dev-rabbitmq-data", "containerPath": "/var/lib/rabbitmq"}]
+    assert env(sync)["RABBITMQ_DEFAULT_PASS"] == generated(full, "secrets-broker")
+    assert "change_password" in " ".join(sync.get("command"))
+    assert full.depends_on(sync, container(full, "dev-rabbitmq"))
+    for api in containers_of(full, "dev-api-"):
+        assert full.depends_on(api, sync)
+
+
 def test_data_ports_published_for_the_host_use_a_network_nothing_else_joins(full):
     pg = container(full, "dev-postgres")
     assert pg.get("ports") == [{"internal": 5432, "external": 15432, "ip": "127.0.0.1"}]

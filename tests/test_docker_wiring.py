@@ -38,7 +38,8 @@ def long_running(graph: Graph) -> list[Resource]:
 
 def test_docker_objects_have_deterministic_prefixed_names(dev):
     names = {r.get("name") for r in dev.of_type(CONTAINER) + dev.of_type(NETWORK) + dev.of_type(VOLUME)}
-    assert {"dev-postgres", "dev-redis", "dev-proxy", "dev-demo", "dev-demo-migrate", "dev-prometheus",
+    assert {"dev-postgres", "dev-postgres-password", "dev-redis", "dev-proxy", "dev-demo", "dev-demo-migrate",
+            "dev-prometheus",
             "dev-public", "dev-internal", "dev-pgdata", "dev-redisdata", "dev-workspace", "dev-prometheus-data"} <= names
     assert all(n.startswith("dev-") for n in names)
 
@@ -169,6 +170,23 @@ def test_the_app_waits_for_the_data_containers_and_its_migration(dev):
     assert not dev.depends_on(container(dev, "dev-proxy"), app)
 
 
+def test_the_database_password_is_synced_to_the_running_server_before_anyone_connects(dev):
+    """POSTGRES_PASSWORD only initialises an empty volume; after a rotation this one-off carries the new password."""
+    pg, sync = container(dev, "dev-postgres"), container(dev, "dev-postgres-password")
+    assert sync.get("networkMode") == "container:dev-postgres"  # loopback of the server itself
+    assert env(sync)["POSTGRES_PASSWORD"] == generated(dev, "secrets-database") and sync.is_secret("envs")
+    script = " ".join(sync.get("command"))
+    assert "ALTER ROLE" in script and generated(dev, "secrets-database") not in script
+    assert (sync.get("attach"), sync.get("mustRun"), sync.get("restart")) == (True, False, "no")
+    assert dev.depends_on(sync, pg)
+    for user in ("dev-demo", "dev-demo-migrate"):
+        assert dev.depends_on(container(dev, user), sync)
+
+
+def test_containers_with_fixed_names_are_removed_before_their_replacement(dev):
+    assert all(r.delete_before_replace for r in dev.of_type(CONTAINER))
+
+
 def test_the_migration_is_a_one_off_run_of_the_same_image_and_env(dev):
     app, migration = container(dev, "dev-demo"), container(dev, "dev-demo-migrate")
     assert migration.get("command") == ["python", "app.py", "migrate"]
@@ -216,4 +234,4 @@ def test_no_custom_docker_provider_without_a_docker_host(dev):
 @pytest.mark.benchmark
 def test_benchmark_dev_program_evaluation(benchmark):
     graph = benchmark.pedantic(run_stack, args=("dev",), rounds=5, iterations=1)
-    assert len(graph.of_type(CONTAINER)) == 6
+    assert len(graph.of_type(CONTAINER)) == 7

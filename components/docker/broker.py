@@ -11,6 +11,8 @@ from components.docker.container import (
     env_list,
     hardened,
     host_access,
+    one_off,
+    options,
     shell_probe,
     volume_labels,
     volume_options,
@@ -57,8 +59,23 @@ class Broker(pulumi.ComponentResource):
             if broker.management_ui else None,
             stop_timeout=30,
             destroy_grace_seconds=30,
-        ), opts=child)
+        ), opts=options(self))
+
+        # RABBITMQ_DEFAULT_PASS only applies when the node first boots on an empty volume: after a rotation the user
+        # in the retained volume keeps the old password. This one-off joins the node's network namespace (and so its
+        # hostname, which names the node) and reads the Erlang cookie from the shared volume to set the current one.
+        self.password_sync = docker.Container(f"{name}-password", **one_off(
+            stack, "rabbitmq-password", 256,
+            image=self.image.image_id,
+            network_mode=pulumi.Output.concat("container:", self.container.name),
+            user="rabbitmq",
+            envs=env_list({"RABBITMQ_DEFAULT_USER": broker.username}, {"RABBITMQ_DEFAULT_PASS": password}),
+            volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path="/var/lib/rabbitmq")],
+            command=["sh", "-c", 'rabbitmqctl change_password "$RABBITMQ_DEFAULT_USER" "$RABBITMQ_DEFAULT_PASS"'],
+        ), opts=options(self, [self.container]))
 
         self.url: pulumi.Output[str] = amqp_url(broker.username, password, ALIAS, PORT, tls=False)
-        self.binding = Binding(secrets={"AMQP_URL": SecretEnv(self.url)}, depends_on=[self.container])
-        self.register_outputs({"url": self.url, "container": self.container.name})
+        self.binding = Binding(secrets={"AMQP_URL": SecretEnv(self.url)},
+                               depends_on=[self.container, self.password_sync])
+        self.register_outputs({"url": self.url, "container": self.container.name,
+                               "passwordSync": self.password_sync.name})

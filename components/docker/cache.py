@@ -6,7 +6,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.contracts import Binding, SecretEnv, redis_url
-from components.docker.container import attach, env_list, hardened, shell_probe, volume_labels, volume_options
+from components.docker.container import attach, env_list, hardened, options, shell_probe, volume_labels, volume_options
 from components.docker.network import Network
 from config.model import StackConfig
 
@@ -55,7 +55,7 @@ class Cache(pulumi.ComponentResource):
             volumes=volumes,
             stop_timeout=30,
             destroy_grace_seconds=30,
-        ), opts=child)
+        ), opts=options(self))
 
         self.url: pulumi.Output[str] = redis_url(password, ALIAS, PORT, tls=False)
         self.binding = Binding(secrets={"REDIS_URL": SecretEnv(self.url)}, depends_on=[self.container])

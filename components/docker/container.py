@@ -138,6 +138,19 @@ def hardened(stack: StackConfig, container_name: str, probe: Probe | None, memor
     return base
 
 
+def one_off(stack: StackConfig, container_name: str, memory: int, **args: Any) -> dict[str, Any]:
+    """Arguments for a run-to-completion container (a migration, a password sync): `pulumi up` attaches, waits for
+    the exit and fails on a non-zero code, so whatever depends on it starts only after it succeeded. It is never
+    restarted, and re-runs only when its inputs change (a new image, a new password)."""
+    return hardened(stack, container_name, None, memory, attach=True, logs=True, must_run=False, restart="no", **args)
+
+
+def options(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+    """Options for a container: its docker name is fixed, so a replacement must remove the old one first (docker
+    refuses a second container by the same name)."""
+    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on), delete_before_replace=True)
+
+
 def volume_labels(stack: StackConfig, role: str) -> list[docker.VolumeLabelArgs]:
     """Labels that let `docker volume ls --filter label=twinstack.stack=<prefix>` find a stack's retained data."""
     return [docker.VolumeLabelArgs(label="twinstack.stack", value=stack.name_prefix),

@@ -14,6 +14,8 @@ from components.docker.container import (
     env_list,
     hardened,
     host_access,
+    one_off,
+    options,
     shell_probe,
     volume_labels,
     volume_options,
@@ -25,6 +27,13 @@ ALIAS = "postgres"
 PORT = 5432
 MEMORY_MB = 512
 INITDB_DIR = "/docker-entrypoint-initdb.d"
+
+
+# psql quotes the values itself (:"user", :'password'); the container's command holds only variable names.
+SYNC_PASSWORD = """PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" \\
+  -v ON_ERROR_STOP=1 -q -v user="$POSTGRES_USER" -v password="$POSTGRES_PASSWORD" <<'SQL'
+ALTER ROLE :"user" WITH PASSWORD :'password';
+SQL"""
 
 
 def data_path(version: str) -> str:
@@ -88,12 +97,24 @@ class Database(pulumi.ComponentResource):
             # a clean shutdown checkpoints; docker's 10 s (or the provider's kill on replace) can cut it off mid-write
             stop_timeout=60,
             destroy_grace_seconds=60,
-        ), opts=child)
+        ), opts=options(self))
+
+        # POSTGRES_PASSWORD only initialises an empty data directory: after a rotation the role in the retained volume
+        # still has the old password. This one-off shares the server's network namespace and sets the current one over
+        # loopback, which the official image's pg_hba trusts (initdb's default), before any service connects with it.
+        self.password_sync = docker.Container(f"{name}-password", **one_off(
+            stack, "postgres-password", 64,
+            image=self.image.image_id,
+            network_mode=pulumi.Output.concat("container:", self.container.name),
+            envs=env_list({"POSTGRES_DB": db.name, "POSTGRES_USER": db.username}, {"POSTGRES_PASSWORD": password}),
+            command=["sh", "-c", SYNC_PASSWORD],
+        ), opts=options(self, [self.container]))
 
         self.url: pulumi.Output[str] = postgres_url(db.username, password, ALIAS, PORT, db.name, tls=False)
         self.binding = Binding(
             env={"PGHOST": ALIAS, "PGPORT": str(PORT), "PGDATABASE": db.name, "PGUSER": db.username},
             secrets={"DATABASE_URL": SecretEnv(self.url), "PGPASSWORD": SecretEnv(password)},
-            depends_on=[self.container],
+            depends_on=[self.container, self.password_sync],
         )
-        self.register_outputs({"url": self.url, "container": self.container.name, "volume": self.volume.name})
+        self.register_outputs({"url": self.url, "container": self.container.name, "volume": self.volume.name,
+                               "passwordSync": self.password_sync.name})

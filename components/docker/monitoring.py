@@ -14,6 +14,7 @@ from components.docker.container import (
     env_list,
     hardened,
     http_probe,
+    options,
     volume_labels,
     volume_options,
 )
@@ -95,7 +96,7 @@ class Monitoring(pulumi.ComponentResource):
                 networks_advanced=attach(network, segments, [PROMETHEUS_ALIAS]),
                 volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path="/prometheus")],
                 uploads=[docker.ContainerUploadArgs(file=PROMETHEUS_CONFIG, content=prometheus_config(stack))],
-            ), opts=child)
+            ), opts=options(self))
             self.url = self.prometheus.name.apply(lambda _: f"http://{PROMETHEUS_ALIAS}:{PROMETHEUS_PORT}")
 
         if mon.grafana and self.prometheus is not None:
@@ -114,7 +115,7 @@ class Monitoring(pulumi.ComponentResource):
                 ports=[docker.ContainerPortArgs(internal=GRAFANA_PORT, external=mon.grafana_port, ip="127.0.0.1")],
                 volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path="/var/lib/grafana")],
                 uploads=[docker.ContainerUploadArgs(file=GRAFANA_DATASOURCE, content=grafana_datasource())],
-            ), opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prometheus]))
+            ), opts=options(self, [self.prometheus]))
             self.url = self.grafana.name.apply(lambda _: f"http://127.0.0.1:{mon.grafana_port}")
 
         self.register_outputs({"url": self.url, "grafanaAdminPassword": self.grafana_password})

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker import nginx
-from components.docker.container import attach, hardened, http_probe
+from components.docker.container import attach, hardened, http_probe, options
 from components.docker.network import Network
 from config.model import StackConfig
 
@@ -73,7 +73,7 @@ class Proxy(pulumi.ComponentResource):
             ports=ports,
             uploads=uploads,
             volumes=volumes,
-        ), opts=child)
+        ), opts=options(self))
 
         # resolves once the container is up, so whatever reads the url waits for the proxy
         self.url: pulumi.Output[str] = self.container.name.apply(lambda _: public_url(stack))

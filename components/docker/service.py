@@ -12,7 +12,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.contracts import Binding, SecretEnv
-from components.docker.container import TMPFS, attach, env_list, hardened, service_probe
+from components.docker.container import TMPFS, attach, env_list, hardened, one_off, options, service_probe
 from components.docker.network import Network
 from config import model
 from config.model import StackConfig
@@ -94,19 +94,16 @@ class Service(pulumi.ComponentResource):
 
         self.migration: docker.Container | None = None
         if svc.migration:
-            self.migration = docker.Container(f"{name}-migration", **hardened(
-                stack, f"{svc.name}-migrate", None, svc.memory, **common,
-                command=svc.migration.command,
-                # attach: `pulumi up` waits for the exit and fails on a non-zero code, before any replica starts
-                attach=True, logs=True, must_run=False, restart="no",
-            ), opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)))
+            self.migration = docker.Container(f"{name}-migration", **one_off(
+                stack, f"{svc.name}-migrate", svc.memory, **common, command=svc.migration.command,
+            ), opts=options(self, after))
 
         probe = service_probe(svc.health_check, svc.port)
         waits = [*after, *([self.migration] if self.migration else [])]
         self.containers: list[docker.Container] = [
             docker.Container(f"{name}-replica-{n}", **hardened(
                 stack, container_name(svc, n), probe, svc.memory, **common, command=svc.command,
-            ), opts=pulumi.ResourceOptions(parent=self, depends_on=waits))
+            ), opts=options(self, waits))
             for n in range(1, svc.replicas + 1)
         ]
         self.internal_url = f"http://{svc.name}:{svc.port}"
