@@ -12,6 +12,7 @@ import copy
 import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -20,17 +21,25 @@ from hypothesis import strategies as st
 from config.load import OBJECT_KEYS, SCALAR_KEYS, ConfigError, Loaded, load
 from tests.harness import ROOT, ProgramError, run_config, stack_file_config
 
-SOURCES = {p.stem.removeprefix("Pulumi."): p for p in
-           [*sorted(ROOT.glob("Pulumi.*.yaml")), *sorted((ROOT / "examples").glob("*.yaml"))]}
+# The project's stacks and examples (not whatever Pulumi.<stack>.yaml a user has added locally).
+SOURCES = {**{s: ROOT / f"Pulumi.{s}.yaml" for s in ("dev", "staging", "prod")},
+           **{p.stem: p for p in sorted((ROOT / "examples").glob("*.yaml"))}}
 STACK_NAMES = ["dev", "staging", "prod", "production", "feature-x", "Prod_EU", "a" * 40, ""]
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+def _read(path: Path) -> dict[str, Any]:
+    config, _ = stack_file_config(path)
+    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("twinstack:")}
+
+
+DOCS = {source: _read(path) for source, path in SOURCES.items()}
+
+
 def valid_doc(source: str) -> dict[str, Any]:
     """A stack file's twinstack keys as Python values (what the YAML says, before Pulumi stringifies it)."""
-    config, _ = stack_file_config(SOURCES[source])
-    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("twinstack:")}
+    return copy.deepcopy(DOCS[source])
 
 
 def to_raw(doc: dict[str, Any]) -> dict[str, str]:
