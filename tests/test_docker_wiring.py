@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.docker.container import job_failure
 from tests.harness import Graph, Resource, run_stack
 from tools.graph import fake_outputs
 
@@ -181,6 +182,41 @@ def test_the_database_password_is_synced_to_the_running_server_before_anyone_con
     assert dev.depends_on(sync, pg)
     for user in ("dev-demo", "dev-demo-migrate"):
         assert dev.depends_on(container(dev, user), sync)
+
+
+def test_the_app_env_is_only_available_after_the_migration_and_password_sync_succeeded(dev):
+    """The provider records a one-off's exit code without failing on it; the env waits for and checks it."""
+    gated = set(container(dev, "dev-demo").property_dependencies["envs"])
+    assert {container(dev, "dev-demo-migrate").urn, container(dev, "dev-postgres-password").urn} <= gated
+    migration_env = set(container(dev, "dev-demo-migrate").property_dependencies["envs"])
+    assert container(dev, "dev-postgres-password").urn in migration_env
+    assert container(dev, "dev-demo-migrate").urn not in migration_env
+
+
+def test_a_failed_migration_stops_the_deployment_with_its_output(monkeypatch):
+    from tests.harness import ProgramError
+    from tools import graph as recorder
+
+    real = recorder.fake_outputs
+
+    def migration_fails(typ, name, inputs):
+        out = real(typ, name, inputs)
+        if name.endswith("-migration"):
+            out.update(exitCode=3, containerLogs="applying 0001\nERROR: relation \"users\" already exists\n")
+        return out
+
+    monkeypatch.setattr(recorder, "fake_outputs", migration_fails)
+    with pytest.raises(ProgramError, match=r"(?s)the demo migration failed: container dev-demo-migrate exited with "
+                                           r"code 3.*relation \"users\" already exists"):
+        run_stack("dev")
+
+
+def test_job_failure_reads_only_a_non_zero_exit_as_failure():
+    assert job_failure("x", "c", 0, "ok") is None and job_failure("x", "c", None, None) is None
+    lines = "\n".join(f"line {i}" for i in range(40))
+    message = job_failure("the sync", "dev-sync", 1, lines)
+    assert message.startswith("the sync failed: container dev-sync exited with code 1")
+    assert "line 39" in message and "line 24" not in message  # the last 15 lines
 
 
 def test_containers_with_fixed_names_are_removed_before_their_replacement(dev):

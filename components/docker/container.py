@@ -145,6 +145,34 @@ def one_off(stack: StackConfig, container_name: str, memory: int, **args: Any) -
     return hardened(stack, container_name, None, memory, attach=True, logs=True, must_run=False, restart="no", **args)
 
 
+def job_failure(what: str, name: str, code: int | None, logs: str | None) -> str | None:
+    """Why a finished one-off counts as failed, or None. No exit code yet (a preview) is not a failure."""
+    if code in (None, 0):
+        return None
+    tail = "\n".join((logs or "").strip().splitlines()[-15:]) or "(no output)"
+    return f"{what} failed: container {name} exited with code {code}. Its last output:\n{tail}"
+
+
+def succeeded(job: docker.Container, what: str) -> pulumi.Output[str]:
+    """The job's name, once it exited 0; a non-zero exit fails the deployment with the job's last output.
+
+    The docker provider waits for an attached container to finish but records its exit code without failing on it,
+    so without this gate the services would start after a failed migration.
+    """
+    def check(args: list[Any]) -> str:
+        name, code, logs = args
+        if problem := job_failure(what, name, code, logs):
+            raise pulumi.RunError(problem)
+        return name
+
+    return pulumi.Output.all(job.name, job.exit_code, job.container_logs).apply(check)
+
+
+def after_success(value: pulumi.Input[Any], *gates: pulumi.Output[str]) -> pulumi.Output[Any]:
+    """`value`, available only once every gate passed (secrecy is kept): whoever consumes it waits for the jobs."""
+    return pulumi.Output.all(value, *gates).apply(lambda args: args[0])
+
+
 def options(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
     """Options for a container: its docker name is fixed, so a replacement must remove the old one first (docker
     refuses a second container by the same name)."""

@@ -12,7 +12,17 @@ import pulumi
 import pulumi_docker as docker
 
 from components.contracts import Binding, SecretEnv
-from components.docker.container import TMPFS, attach, env_list, hardened, one_off, options, service_probe
+from components.docker.container import (
+    TMPFS,
+    after_success,
+    attach,
+    env_list,
+    hardened,
+    one_off,
+    options,
+    service_probe,
+    succeeded,
+)
 from components.docker.network import Network
 from config import model
 from config.model import StackConfig
@@ -99,10 +109,14 @@ class Service(pulumi.ComponentResource):
             ), opts=options(self, after))
 
         probe = service_probe(svc.health_check, svc.port)
-        waits = [*after, *([self.migration] if self.migration else [])]
+        waits = list(after)
+        replica = dict(common)
+        if self.migration is not None:
+            waits.append(self.migration)
+            replica["envs"] = after_success(common["envs"], succeeded(self.migration, f"the {svc.name} migration"))
         self.containers: list[docker.Container] = [
             docker.Container(f"{name}-replica-{n}", **hardened(
-                stack, container_name(svc, n), probe, svc.memory, **common, command=svc.command,
+                stack, container_name(svc, n), probe, svc.memory, **replica, command=svc.command,
             ), opts=options(self, waits))
             for n in range(1, svc.replicas + 1)
         ]
