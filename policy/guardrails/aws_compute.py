@@ -134,7 +134,7 @@ def _http_redirects_only(args: StackValidationArgs, report_violation: ReportViol
             yield "a production load balancer without an HTTPS listener"
 
     def check_listener(listener: PolicyResource) -> Iterator[str]:
-        if listener.props.get("protocol") == "HTTPS":
+        if (listener.props.get("protocol") or "HTTP") != "HTTP":  # HTTPS, or a network load balancer's TCP/TLS/UDP
             return
         siblings = [other for balancer in of_type(args, tokens.LOAD_BALANCER)
                     if refers_to(listener, "loadBalancerArn", balancer)
