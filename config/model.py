@@ -62,8 +62,8 @@ class Network(Model):
 class Database(Model):
     version: Annotated[str, Field(pattern=r"^1[3-8]$")] = "16"  # PostgreSQL major version
     image: str | None = None  # docker: defaults to postgres:<version>-alpine
-    name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "app"
-    username: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "app"
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "app"
+    username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "app"  # aws: at most 16, not reserved
     extensions: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]] = []
     init_sql: str | None = None  # docker: a SQL file run once when the volume is first initialised
     host_port: Port | None = None  # docker: publish on 127.0.0.1 (for a local psql); never on 0.0.0.0
@@ -93,7 +93,8 @@ class Broker(Model):
     management_ui: bool = False  # docker: publish the management UI on 127.0.0.1 (dev only)
     management_port: Port = 15672
     # aws: Amazon MQ
-    instance_type: Annotated[str, Field(pattern=r"^mq\.[a-z0-9]+\.[a-z0-9]+$")] = "mq.t3.micro"
+    # default: mq.m5.large in production (a Multi-AZ cluster needs m5), mq.t3.micro elsewhere
+    instance_type: Annotated[str, Field(pattern=r"^mq\.[a-z0-9]+\.[a-z0-9]+$")] | None = None
     deployment_mode: Literal["SINGLE_INSTANCE", "CLUSTER_MULTI_AZ"] | None = None  # default: cluster in production
 
 
@@ -302,6 +303,11 @@ class StackConfig(Model):
     def db_multi_az(self) -> bool:
         assert self.database is not None
         return self.production if self.database.multi_az is None else self.database.multi_az
+
+    @property
+    def broker_instance_type(self) -> str:
+        assert self.broker is not None
+        return self.broker.instance_type or ("mq.m5.large" if self.production else "mq.t3.micro")
 
     @property
     def broker_mode(self) -> str:

@@ -22,6 +22,8 @@ FARGATE_MEMORY: dict[int, range] = {
 }
 # Names AWS gives the parts, from the prefix; the same functions name the resources in components/aws.
 AWS_NAME_LIMIT = 32  # ALB and target group names
+# Master user names RDS PostgreSQL refuses; `postgres` too, so the app never runs as the superuser's namesake.
+RDS_RESERVED_USERS = {"postgres", "rdsadmin", "rdsrepladmin", "rds_superuser", "user", "public", "admin"}
 
 
 def target_group_name(prefix: str, service: str) -> str:
@@ -238,6 +240,15 @@ def _aws_names(cfg: StackConfig) -> Iterator[Problem]:
         if len(tg) > AWS_NAME_LIMIT:
             yield (f"services[{i}].name", f"target group name '{tg}' is {len(tg)} characters, AWS allows "
                    f"{AWS_NAME_LIMIT}: shorten the service name or twinstack:namePrefix")
+    if cfg.database:
+        user = cfg.database.username
+        if len(user) > 16:
+            yield "database.username", f"RDS allows at most 16 characters, not {len(user)}"
+        if user in RDS_RESERVED_USERS:
+            yield "database.username", f"'{user}' is reserved on RDS PostgreSQL; use an application role name"
+    if cfg.broker and cfg.broker_mode == "CLUSTER_MULTI_AZ" and cfg.broker_instance_type.startswith("mq.t3."):
+        yield "broker.instanceType", (f"{cfg.broker_instance_type} only runs SINGLE_INSTANCE brokers; a Multi-AZ "
+                                      "cluster needs mq.m5.large or larger")
     bucket = cfg.storage.bucket_name if cfg.storage else None
     if bucket is not None:
         bad = bucket_name_problem(bucket)

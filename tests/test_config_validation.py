@@ -131,6 +131,13 @@ CASES = [
      "twinstack:services[0].env.MY-VAR: must be an environment variable name"),
     ("strip-root-prefix", with_(proxy={"routes": [{"path": "/", "service": "web", "stripPrefix": True}]}), "dev",
      "twinstack:proxy.routes[0].stripPrefix: the root route has no prefix to strip"),
+    ("rds-reserved-username", with_(backend="aws", database={"username": "postgres"}), "dev",
+     "twinstack:database.username: 'postgres' is reserved on RDS PostgreSQL; use an application role name"),
+    ("rds-long-username", with_(backend="aws", database={"username": "application_owner_role"}), "dev",
+     "twinstack:database.username: RDS allows at most 16 characters, not 22"),
+    ("mq-cluster-on-t3", with_(backend="aws", broker={"deploymentMode": "CLUSTER_MULTI_AZ",
+                                                     "instanceType": "mq.t3.micro"}), "dev",
+     "twinstack:broker.instanceType: mq.t3.micro only runs SINGLE_INSTANCE brokers"),
     ("generated-and-provided", with_(generatedSecrets=["API_KEY"], services=[svc(secrets=["API_KEY"])]), "dev",
      "twinstack:generatedSecrets.API_KEY: is also set in twinstack:secrets; a secret is either generated or provided"),
 ]

@@ -27,7 +27,7 @@ class Broker(pulumi.ComponentResource):
             broker_name=self.broker_name,
             engine_type="RabbitMQ",
             engine_version=broker.version,
-            host_instance_type=broker.instance_type,
+            host_instance_type=stack.broker_instance_type,
             deployment_mode=stack.broker_mode,
             # A single-instance broker lives in one subnet; a cluster spreads over the AZs.
             subnet_ids=network.private_subnet_ids if clustered else network.private_subnet_ids[:1],
