@@ -111,8 +111,8 @@ def test_rabbitmq_has_generated_credentials_a_fixed_node_name_and_a_loopback_ui(
 
 
 def test_the_broker_password_is_synced_into_the_retained_node(full):
-    sync = container(full, "dev-rabbitmq-password")
-    assert sync.get("networkMode") == "container:dev-rabbitmq" and sync.get("user") == "rabbitmq"
+    sync, rabbit = container(full, "dev-rabbitmq-password"), container(full, "dev-rabbitmq")
+    assert sync.get("networkMode") == f"container:{rabbit.name}-id" and sync.get("user") == "rabbitmq"
     assert sync.get("volumes") == [{"volumeName": "dev-rabbitmq-data", "containerPath": "/var/lib/rabbitmq"}]
     assert env(sync)["RABBITMQ_DEFAULT_PASS"] == generated(full, "secrets-broker")
     assert "change_password" in " ".join(sync.get("command"))

@@ -174,7 +174,8 @@ def test_the_app_waits_for_the_data_containers_and_its_migration(dev):
 def test_the_database_password_is_synced_to_the_running_server_before_anyone_connects(dev):
     """POSTGRES_PASSWORD only initialises an empty volume; after a rotation this one-off carries the new password."""
     pg, sync = container(dev, "dev-postgres"), container(dev, "dev-postgres-password")
-    assert sync.get("networkMode") == "container:dev-postgres"  # loopback of the server itself
+    # the server's own network namespace (its loopback), named by container id as docker stores it
+    assert sync.get("networkMode") == f"container:{pg.name}-id" and pg.urn in sync.property_dependencies["networkMode"]
     assert env(sync)["POSTGRES_PASSWORD"] == generated(dev, "secrets-database") and sync.is_secret("envs")
     script = " ".join(sync.get("command"))
     assert "ALTER ROLE" in script and generated(dev, "secrets-database") not in script

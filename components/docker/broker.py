@@ -69,7 +69,8 @@ class Broker(pulumi.ComponentResource):
         self.password_sync = docker.Container(f"{name}-password", **one_off(
             stack, "rabbitmq-password", 256,
             image=self.image.image_id,
-            network_mode=pulumi.Output.concat("container:", self.container.name),
+            # by id, the form docker stores: a name would read back as the id and replace this job on every `up`
+            network_mode=pulumi.Output.concat("container:", self.container.id),
             user="rabbitmq",
             envs=env_list({"RABBITMQ_DEFAULT_USER": broker.username}, {"RABBITMQ_DEFAULT_PASS": password}),
             volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path="/var/lib/rabbitmq")],

@@ -107,7 +107,8 @@ class Database(pulumi.ComponentResource):
         self.password_sync = docker.Container(f"{name}-password", **one_off(
             stack, "postgres-password", 64,
             image=self.image.image_id,
-            network_mode=pulumi.Output.concat("container:", self.container.name),
+            # by id, the form docker stores: a name would read back as the id and replace this job on every `up`
+            network_mode=pulumi.Output.concat("container:", self.container.id),
             envs=env_list({"POSTGRES_DB": db.name, "POSTGRES_USER": db.username}, {"POSTGRES_PASSWORD": password}),
             command=["sh", "-c", SYNC_PASSWORD],
         ), opts=options(self, [self.container]))
