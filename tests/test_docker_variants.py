@@ -112,11 +112,11 @@ def test_rabbitmq_has_generated_credentials_a_fixed_node_name_and_a_loopback_ui(
 
 def test_the_broker_password_is_synced_into_the_retained_node(full):
     sync, rabbit = container(full, "dev-rabbitmq-password"), container(full, "dev-rabbitmq")
-    assert sync.get("networkMode") == f"container:{rabbit.name}-id" and sync.get("user") == "rabbitmq"
+    assert network_names(sync) == {"dev-internal": []} and sync.get("user") == "rabbitmq"
+    assert f"rabbitmqctl -n rabbit@{rabbit.get('hostname')} change_password" in " ".join(sync.get("command"))
     assert sync.get("volumes") == [{"volumeName": "dev-rabbitmq-data", "containerPath": "/var/lib/rabbitmq"}]
     assert env(sync)["RABBITMQ_DEFAULT_PASS"] == generated(full, "secrets-broker")
-    assert "change_password" in " ".join(sync.get("command"))
-    assert full.depends_on(sync, container(full, "dev-rabbitmq"))
+    assert full.depends_on(sync, rabbit)
     for api in containers_of(full, "dev-api-"):
         assert full.depends_on(api, sync)
 
@@ -231,8 +231,8 @@ def prod(pems) -> Graph:
     }, stack="production")
 
 
-def test_production_protects_and_retains_every_volume(prod):
-    volumes = prod.of_type(VOLUME)
+def test_production_protects_and_retains_every_data_volume(prod):
+    volumes = [v for v in prod.of_type(VOLUME) if not v.get("name").endswith("-pgsocket")]
     assert volumes and all(v.protect and v.retain_on_delete for v in volumes)
 
 
@@ -250,7 +250,7 @@ def test_tls_publishes_both_ports_and_uploads_the_pems_by_path(prod, pems):
 
 def test_postgres_18_mounts_its_volume_where_the_image_expects_it(prod):
     pg = container(prod, "production-postgres")
-    assert [v["containerPath"] for v in pg.get("volumes")] == ["/var/lib/postgresql"]
+    assert [v["containerPath"] for v in pg.get("volumes")] == ["/var/lib/postgresql", "/var/run/postgresql"]
 
 
 def test_a_missing_pem_file_is_reported_with_its_key_path(pems):

@@ -146,7 +146,7 @@ def test_the_app_health_check_probes_its_port_and_path_with_any_client(dev):
 def test_postgres_checks_readiness_over_tcp_and_keeps_its_data_in_the_volume(dev):
     pg = container(dev, "dev-postgres")
     assert "pg_isready" in pg.get("healthcheck")["tests"][1] and "-h 127.0.0.1" in pg.get("healthcheck")["tests"][1]
-    assert pg.get("volumes") == [{"volumeName": "dev-pgdata", "containerPath": "/var/lib/postgresql/data"}]
+    assert pg.get("volumes")[0] == {"volumeName": "dev-pgdata", "containerPath": "/var/lib/postgresql/data"}
     image = dev.one("docker:index/remoteImage:RemoteImage", "database")
     assert image.get("name") == "postgres:16-alpine" and image.get("keepLocally") is True
     assert dev.depends_on(pg, image)
@@ -154,10 +154,12 @@ def test_postgres_checks_readiness_over_tcp_and_keeps_its_data_in_the_volume(dev
 
 
 def test_volumes_outlive_destroy_when_data_is_protected(dev):
-    volumes = dev.of_type(VOLUME)
-    assert len(volumes) == 4
-    assert all(v.retain_on_delete for v in volumes)
-    assert not any(v.protect for v in volumes)  # development: destroy works, the data stays
+    volumes = {v.get("name"): v for v in dev.of_type(VOLUME)}
+    data = ["dev-pgdata", "dev-redisdata", "dev-workspace", "dev-prometheus-data"]
+    assert sorted(volumes) == sorted([*data, "dev-pgsocket"])
+    assert all(volumes[v].retain_on_delete for v in data)
+    assert not volumes["dev-pgsocket"].retain_on_delete  # a socket directory holds nothing worth keeping
+    assert not any(v.protect for v in volumes.values())  # development: destroy works, the data stays
 
 
 def test_the_app_waits_for_the_data_containers_and_its_migration(dev):
@@ -174,11 +176,14 @@ def test_the_app_waits_for_the_data_containers_and_its_migration(dev):
 def test_the_database_password_is_synced_to_the_running_server_before_anyone_connects(dev):
     """POSTGRES_PASSWORD only initialises an empty volume; after a rotation this one-off carries the new password."""
     pg, sync = container(dev, "dev-postgres"), container(dev, "dev-postgres-password")
-    # the server's own network namespace (its loopback), named by container id as docker stores it
-    assert sync.get("networkMode") == f"container:{pg.name}-id" and pg.urn in sync.property_dependencies["networkMode"]
+    # through the server's unix socket, shared in a volume, on the internal network only
+    socket = {"volumeName": "dev-pgsocket", "containerPath": "/var/run/postgresql"}
+    assert socket in pg.get("volumes") and sync.get("volumes") == [socket]
+    assert network_names(sync) == {"dev-internal": []} and not sync.get("networkMode")
     assert env(sync)["POSTGRES_PASSWORD"] == generated(dev, "secrets-database") and sync.is_secret("envs")
     script = " ".join(sync.get("command"))
-    assert "ALTER ROLE" in script and generated(dev, "secrets-database") not in script
+    assert "ALTER ROLE" in script and "-h /var/run/postgresql" in script
+    assert generated(dev, "secrets-database") not in script
     assert (sync.get("attach"), sync.get("mustRun"), sync.get("restart")) == (True, False, "no")
     assert dev.depends_on(sync, pg)
     for user in ("dev-demo", "dev-demo-migrate"):

@@ -208,7 +208,7 @@ def test_dev_broker_rotation_reaches_the_running_rabbitmq():
     new_pw = env_of(after.by_urn[rabbit.urn])["RABBITMQ_DEFAULT_PASS"]
     assert env_of(after.by_urn[sync.urn])["RABBITMQ_DEFAULT_PASS"] == new_pw != env_of(sync)["RABBITMQ_DEFAULT_PASS"]
     assert "change_password" in " ".join(sync.get("command")) and sync.get("user") == "rabbitmq"
-    assert sync.get("networkMode").startswith("container:") and rabbit.urn in sync.property_dependencies["networkMode"]
+    assert f"rabbit@{rabbit.get('hostname')}" in " ".join(sync.get("command"))  # the node its hostname names
     diff = changed(before, after)
     assert all(r.urn in diff for r in before.of_type(CONTAINER) if "services-demo" in r.name)
     assert not {r.urn for r in before.of_type(CONTAINER) if "services-worker" in r.name} & diff

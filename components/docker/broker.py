@@ -64,17 +64,17 @@ class Broker(pulumi.ComponentResource):
         ), opts=options(self))
 
         # RABBITMQ_DEFAULT_PASS only applies when the node first boots on an empty volume: after a rotation the user
-        # in the retained volume keeps the old password. This one-off joins the node's network namespace (and so its
-        # hostname, which names the node) and reads the Erlang cookie from the shared volume to set the current one.
+        # in the retained volume keeps the old password. This one-off talks to the node (rabbit@<its hostname>) over
+        # the data network, authenticated by the Erlang cookie in the shared volume, and sets the current one.
         self.password_sync = docker.Container(f"{name}-password", **one_off(
             stack, "rabbitmq-password", 256,
             image=self.image.image_id,
-            # by id, the form docker stores: a name would read back as the id and replace this job on every `up`
-            network_mode=pulumi.Output.concat("container:", self.container.id),
+            networks_advanced=attach(network, [stack.network.data_segment], []),
             user="rabbitmq",
             envs=env_list({"RABBITMQ_DEFAULT_USER": broker.username}, {"RABBITMQ_DEFAULT_PASS": password}),
             volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path="/var/lib/rabbitmq")],
-            command=["sh", "-c", 'rabbitmqctl change_password "$RABBITMQ_DEFAULT_USER" "$RABBITMQ_DEFAULT_PASS"'],
+            command=["sh", "-c", f'rabbitmqctl -n rabbit@{ALIAS} change_password "$RABBITMQ_DEFAULT_USER" '
+                                 '"$RABBITMQ_DEFAULT_PASS"'],
         ), opts=options(self, [self.container]))
 
         # the password is only good once the node has it: whoever uses it waits for (and fails with) the sync

@@ -32,7 +32,8 @@ INITDB_DIR = "/docker-entrypoint-initdb.d"
 
 
 # psql quotes the values itself (:"user", :'password'); the container's command holds only variable names.
-SYNC_PASSWORD = """PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" \\
+SOCKET_DIR = "/var/run/postgresql"
+SYNC_PASSWORD = f"""PGPASSWORD="$POSTGRES_PASSWORD" psql -h {SOCKET_DIR} -U "$POSTGRES_USER" -d "$POSTGRES_DB" \\
   -v ON_ERROR_STOP=1 -q -v user="$POSTGRES_USER" -v password="$POSTGRES_PASSWORD" <<'SQL'
 ALTER ROLE :"user" WITH PASSWORD :'password';
 SQL"""
@@ -66,6 +67,10 @@ class Database(pulumi.ComponentResource):
         self.volume = docker.Volume(f"{name}-data", name=f"{stack.name_prefix}-pgdata",
                                     labels=volume_labels(stack, "postgres"), opts=volume_options(stack, self))
 
+        # the server's unix socket directory, shared with the password sync below; nothing in it outlives the server
+        self.socket = docker.Volume(f"{name}-socket", name=f"{stack.name_prefix}-pgsocket",
+                                    labels=volume_labels(stack, "postgres-socket"), opts=child)
+
         uploads = []
         if db.extensions:
             uploads.append(docker.ContainerUploadArgs(file=f"{INITDB_DIR}/00-extensions.sql",
@@ -92,7 +97,8 @@ class Database(pulumi.ComponentResource):
             image=self.image.image_id,
             envs=env_list({"POSTGRES_DB": db.name, "POSTGRES_USER": db.username}, {"POSTGRES_PASSWORD": password}),
             networks_advanced=networks,
-            volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path=data_path(db.version))],
+            volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path=data_path(db.version)),
+                     docker.ContainerVolumeArgs(volume_name=self.socket.name, container_path=SOCKET_DIR)],
             ports=[docker.ContainerPortArgs(internal=PORT, external=db.host_port, ip="127.0.0.1")]
             if db.host_port else None,
             uploads=uploads or None,
@@ -102,13 +108,14 @@ class Database(pulumi.ComponentResource):
         ), opts=options(self))
 
         # POSTGRES_PASSWORD only initialises an empty data directory: after a rotation the role in the retained volume
-        # still has the old password. This one-off shares the server's network namespace and sets the current one over
-        # loopback, which the official image's pg_hba trusts (initdb's default), before any service connects with it.
+        # still has the old password. This one-off sets the current one through the server's unix socket, shared in
+        # a volume; the official image trusts local socket connections (initdb's default), so the old password is
+        # never needed. Services start only after it succeeded.
         self.password_sync = docker.Container(f"{name}-password", **one_off(
             stack, "postgres-password", 64,
             image=self.image.image_id,
-            # by id, the form docker stores: a name would read back as the id and replace this job on every `up`
-            network_mode=pulumi.Output.concat("container:", self.container.id),
+            networks_advanced=attach(network, [stack.network.data_segment], []),
+            volumes=[docker.ContainerVolumeArgs(volume_name=self.socket.name, container_path=SOCKET_DIR)],
             envs=env_list({"POSTGRES_DB": db.name, "POSTGRES_USER": db.username}, {"POSTGRES_PASSWORD": password}),
             command=["sh", "-c", SYNC_PASSWORD],
         ), opts=options(self, [self.container]))
