@@ -24,8 +24,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# Mermaid's own parser (under jsdom) checks the generated architecture diagrams.
+MERMAID := .cache/mermaid/node_modules/mermaid
+$(MERMAID):
+	@command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix .cache/mermaid \
+	  mermaid@11.12.1 jsdom@24.1.3 || echo "npm missing or failed: the Mermaid parser test will be skipped and say so"
+
 # Debian's nginx checks the generated proxy configs with a real `nginx -t`.
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(MERMAID)
 	@command -v nginx >/dev/null || command -v /usr/sbin/nginx >/dev/null || { \
 	  echo "installing Debian's nginx-light for the proxy config check (nginx -t)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
