@@ -190,13 +190,14 @@ def test_the_database_password_is_synced_to_the_running_server_before_anyone_con
         assert dev.depends_on(container(dev, user), sync)
 
 
-def test_the_app_env_is_only_available_after_the_migration_and_password_sync_succeeded(dev):
-    """The provider records a one-off's exit code without failing on it; the env waits for and checks it."""
-    gated = set(container(dev, "dev-demo").property_dependencies["envs"])
-    assert {container(dev, "dev-demo-migrate").urn, container(dev, "dev-postgres-password").urn} <= gated
-    migration_env = set(container(dev, "dev-demo-migrate").property_dependencies["envs"])
-    assert container(dev, "dev-postgres-password").urn in migration_env
-    assert container(dev, "dev-demo-migrate").urn not in migration_env
+def test_the_app_starts_only_after_the_migration_and_password_sync_succeeded(dev):
+    """The provider records a one-off's exit code without failing on it: a label waits for and checks it."""
+    app, migration, sync = (container(dev, n) for n in ("dev-demo", "dev-demo-migrate", "dev-postgres-password"))
+    assert app.get("labels") == [{"label": "twinstack.after", "value": "dev-postgres-password,dev-demo-migrate"}]
+    assert {migration.urn, sync.urn} <= set(app.property_dependencies["labels"])
+    assert migration.get("labels") == [{"label": "twinstack.after", "value": "dev-postgres-password"}]
+    # the env does not wait for the jobs, so a preview still shows it
+    assert not {migration.urn, sync.urn} & set(app.property_dependencies["envs"])
 
 
 def test_a_failed_migration_stops_the_deployment_with_its_output(monkeypatch):

@@ -7,7 +7,6 @@ import pulumi_docker as docker
 
 from components.contracts import Binding, SecretEnv, amqp_url
 from components.docker.container import (
-    after_success,
     attach,
     env_list,
     hardened,
@@ -77,9 +76,9 @@ class Broker(pulumi.ComponentResource):
                                  '"$RABBITMQ_DEFAULT_PASS"'],
         ), opts=options(self, [self.container]))
 
-        # the password is only good once the node has it: whoever uses it waits for (and fails with) the sync
-        synced = after_success(password, succeeded(self.password_sync, "the rabbitmq password sync"))
-        self.url: pulumi.Output[str] = amqp_url(broker.username, synced, ALIAS, PORT, tls=False)
+        # the password is only good once the node has it: the services' containers wait for this
+        self.ready: pulumi.Output[str] = succeeded(self.password_sync, "the rabbitmq password sync")
+        self.url: pulumi.Output[str] = amqp_url(broker.username, password, ALIAS, PORT, tls=False)
         self.binding = Binding(secrets={"AMQP_URL": SecretEnv(self.url)},
                                depends_on=[self.container, self.password_sync])
         self.register_outputs({"url": self.url, "container": self.container.name,

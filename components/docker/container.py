@@ -157,7 +157,7 @@ def succeeded(job: docker.Container, what: str) -> pulumi.Output[str]:
     """The job's name, once it exited 0; a non-zero exit fails the deployment with the job's last output.
 
     The docker provider waits for an attached container to finish but records its exit code without failing on it,
-    so without this gate the services would start after a failed migration.
+    so without this gate (see `after_jobs`) the services would start after a failed migration.
     """
     def check(args: list[Any]) -> str:
         name, code, logs = args
@@ -168,9 +168,15 @@ def succeeded(job: docker.Container, what: str) -> pulumi.Output[str]:
     return pulumi.Output.all(job.name, job.exit_code, job.container_logs).apply(check)
 
 
-def after_success(value: pulumi.Input[Any], *gates: pulumi.Output[str]) -> pulumi.Output[Any]:
-    """`value`, available only once every gate passed (secrecy is kept): whoever consumes it waits for the jobs."""
-    return pulumi.Output.all(value, *gates).apply(lambda args: args[0])
+def after_jobs(gates: Sequence[pulumi.Output[str]]) -> list[docker.ContainerLabelArgs] | None:
+    """A label naming the one-offs a container starts after, known only once each of them exited 0.
+
+    A label rather than the env: the env stays visible in a preview, and only this label waits for the jobs.
+    """
+    if not gates:
+        return None
+    names = pulumi.Output.all(*gates).apply(lambda done: ",".join(done))
+    return [docker.ContainerLabelArgs(label="twinstack.after", value=names)]
 
 
 def options(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:

@@ -10,7 +10,6 @@ import pulumi_docker as docker
 
 from components.contracts import Binding, SecretEnv, postgres_url
 from components.docker.container import (
-    after_success,
     attach,
     env_list,
     hardened,
@@ -120,12 +119,12 @@ class Database(pulumi.ComponentResource):
             command=["sh", "-c", SYNC_PASSWORD],
         ), opts=options(self, [self.container]))
 
-        # the password is only good once the server has it: whoever uses it waits for (and fails with) the sync
-        synced = after_success(password, succeeded(self.password_sync, "the postgres password sync"))
-        self.url: pulumi.Output[str] = postgres_url(db.username, synced, ALIAS, PORT, db.name, tls=False)
+        # the password is only good once the server has it: the services' containers wait for this
+        self.ready: pulumi.Output[str] = succeeded(self.password_sync, "the postgres password sync")
+        self.url: pulumi.Output[str] = postgres_url(db.username, password, ALIAS, PORT, db.name, tls=False)
         self.binding = Binding(
             env={"PGHOST": ALIAS, "PGPORT": str(PORT), "PGDATABASE": db.name, "PGUSER": db.username},
-            secrets={"DATABASE_URL": SecretEnv(self.url), "PGPASSWORD": SecretEnv(synced)},
+            secrets={"DATABASE_URL": SecretEnv(self.url), "PGPASSWORD": SecretEnv(password)},
             depends_on=[self.container, self.password_sync],
         )
         self.register_outputs({"url": self.url, "container": self.container.name, "volume": self.volume.name,

@@ -14,7 +14,7 @@ import pulumi_docker as docker
 from components.contracts import Binding, SecretEnv
 from components.docker.container import (
     TMPFS,
-    after_success,
+    after_jobs,
     attach,
     env_list,
     hardened,
@@ -102,21 +102,25 @@ class Service(pulumi.ComponentResource):
             "init": True,
         }
 
+        # one-offs of the parts this service uses (password syncs) that must have succeeded before it starts
+        gates = [gate for part in svc.uses if (gate := getattr(parts[part], "ready", None)) is not None]
+
         self.migration: docker.Container | None = None
         if svc.migration:
             self.migration = docker.Container(f"{name}-migration", **one_off(
                 stack, f"{svc.name}-migrate", svc.memory, **common, command=svc.migration.command,
+                labels=after_jobs(gates),
             ), opts=options(self, after))
 
         probe = service_probe(svc.health_check, svc.port)
         waits = list(after)
-        replica = dict(common)
         if self.migration is not None:
             waits.append(self.migration)
-            replica["envs"] = after_success(common["envs"], succeeded(self.migration, f"the {svc.name} migration"))
+            gates.append(succeeded(self.migration, f"the {svc.name} migration"))
         self.containers: list[docker.Container] = [
             docker.Container(f"{name}-replica-{n}", **hardened(
-                stack, container_name(svc, n), probe, svc.memory, **replica, command=svc.command,
+                stack, container_name(svc, n), probe, svc.memory, **common, command=svc.command,
+                labels=after_jobs(gates),
             ), opts=options(self, waits))
             for n in range(1, svc.replicas + 1)
         ]
