@@ -231,8 +231,8 @@ def prod(pems) -> Graph:
     }, stack="production")
 
 
-def test_production_protects_and_retains_every_data_volume(prod):
-    volumes = [v for v in prod.of_type(VOLUME) if not v.get("name").endswith("-pgsocket")]
+def test_production_protects_and_retains_every_volume(prod):
+    volumes = prod.of_type(VOLUME)
     assert volumes and all(v.protect and v.retain_on_delete for v in volumes)
 
 

@@ -66,9 +66,10 @@ class Database(pulumi.ComponentResource):
         self.volume = docker.Volume(f"{name}-data", name=f"{stack.name_prefix}-pgdata",
                                     labels=volume_labels(stack, "postgres"), opts=volume_options(stack, self))
 
-        # the server's unix socket directory, shared with the password sync below; nothing in it outlives the server
+        # the server's unix socket directory, shared with the password sync below (kept like the other volumes, so
+        # every volume of the stack follows one rule)
         self.socket = docker.Volume(f"{name}-socket", name=f"{stack.name_prefix}-pgsocket",
-                                    labels=volume_labels(stack, "postgres-socket"), opts=child)
+                                    labels=volume_labels(stack, "postgres-socket"), opts=volume_options(stack, self))
 
         uploads = []
         if db.extensions:
