@@ -314,6 +314,20 @@ class StackConfig(Model):
         assert self.broker is not None
         return self.broker.deployment_mode or ("CLUSTER_MULTI_AZ" if self.production else "SINGLE_INSTANCE")
 
+    def services_in_dependency_order(self) -> list[Service]:
+        """Every service after the services it depends on, otherwise in config order (rules reject cycles)."""
+        done: dict[str, Service] = {}
+
+        def visit(svc: Service) -> None:
+            if svc.name not in done:
+                for dep in svc.depends_on:
+                    visit(self.service(dep))
+                done[svc.name] = svc
+
+        for svc in self.services:
+            visit(svc)
+        return list(done.values())
+
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from config.model import StackConfig
 
@@ -47,7 +48,7 @@ def injected_env(cfg: StackConfig, part: str) -> tuple[str, ...]:
 def check(cfg: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
     for rule in (_services, _dependencies, _secrets, _networks, _routes, _host_ports, _tls, _environment, _aws_names,
-                 _fargate_sizes, _vpc, _backend_only):
+                 _fargate_sizes, _vpc, _backend_only, _docker_names, _files):
         problems.extend(rule(cfg))
     return problems
 
@@ -306,3 +307,37 @@ def _backend_only(cfg: StackConfig) -> Iterator[Problem]:
         yield "monitoring.grafana", "needs monitoring.prometheus as its data source"
     if cfg.database and cfg.database.max_allocated_storage_gb < cfg.database.allocated_storage_gb:
         yield "database.maxAllocatedStorageGb", "must be at least allocatedStorageGb"
+
+
+def _docker_names(cfg: StackConfig) -> Iterator[Problem]:
+    """A service named like a container the docker backend runs for a configured part would share its container name
+    and network alias (a service called `postgres` is fine when twinstack:database is not set)."""
+    if cfg.backend != "docker":
+        return
+    taken = {"proxy": "the proxy"}
+    for alias, part, on in (("postgres", "twinstack:database", cfg.database), ("redis", "twinstack:cache", cfg.cache),
+                            ("rabbitmq", "twinstack:broker", cfg.broker),
+                            ("prometheus", "monitoring.prometheus", cfg.monitoring.prometheus),
+                            ("grafana", "monitoring.grafana", cfg.monitoring.grafana)):
+        if on:
+            taken[alias] = part
+    for i, svc in enumerate(cfg.services):
+        if svc.name in taken:
+            yield (f"services[{i}].name", f"'{svc.name}' is the container name and network alias the docker backend "
+                   f"uses for {taken[svc.name]}; rename the service")
+
+
+def _files(cfg: StackConfig) -> Iterator[Problem]:
+    """Files the docker backend uploads into containers, relative to the project directory (where Pulumi runs)."""
+    if cfg.backend != "docker":
+        return
+    wanted = []
+    if cfg.database and cfg.database.init_sql:
+        wanted.append(("database.initSql", cfg.database.init_sql))
+    if cfg.proxy.tls:
+        wanted += [(f"proxy.tls.{key}", path) for key, path in (("certFile", cfg.proxy.tls.cert_file),
+                                                                ("keyFile", cfg.proxy.tls.key_file)) if path]
+    for key, path in wanted:
+        if not Path(path).is_file():
+            yield key, f"no such file {path!r} (paths are relative to the project directory)"
+

@@ -256,13 +256,14 @@ def test_postgres_18_mounts_its_volume_where_the_image_expects_it(prod):
 def test_a_missing_pem_file_is_reported_with_its_key_path(pems):
     from tests.harness import ProgramError
 
-    with pytest.raises(ProgramError, match=r"twinstack:proxy\.tls\.keyFile: no such file"):
+    with pytest.raises(ProgramError, match=r"twinstack:proxy\.tls\.keyFile: no such file") as caught:
         run_config({
             "backend": "docker", "environment": "development",
             "services": [{"name": "app", "image": "nginx", "port": 80, "healthCheck": health()}],
             "proxy": {"routes": [{"path": "/", "service": "app"}],
                       "tls": {"certFile": str(pems / "cert.pem"), "keyFile": str(pems / "missing.pem")}},
         })
+    assert caught.value.graph.resources == []  # a config problem: found before anything is declared
 
 
 def test_app_secrets_keep_the_env_secret(full):
@@ -280,8 +281,9 @@ def test_a_service_named_like_a_backend_container_is_refused_when_that_part_runs
 
     redis = {"name": "redis", "image": "redis:7", "port": 6379, "healthCheck": {"command": ["redis-cli", "ping"]}}
     with pytest.raises(ProgramError, match=r"twinstack:services\[0\]\.name: 'redis' is the container name and network "
-                                           r"alias the docker backend uses for twinstack:cache"):
+                                           r"alias the docker backend uses for twinstack:cache") as caught:
         run_config(minimal([redis], cache={}))
+    assert caught.value.graph.resources == []
     # without twinstack:cache, running your own redis as a service is fine
     graph = run_config(minimal([redis]))
     assert network_names(container(graph, "dev-redis")) == {"dev-public": ["redis"]}

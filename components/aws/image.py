@@ -7,21 +7,16 @@ reference the pushed digest, never a tag.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import posixpath
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from components.source import build_fingerprint, dockerfile_path
 from config import model
 from config.model import StackConfig
 
-# Never part of an image's fingerprint: VCS data, caches, and dependency trees the build recreates.
-SKIP_DIRS = {".git", "__pycache__", "node_modules", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 LIFECYCLE = {"rules": [
     {"rulePriority": 1, "description": "Untagged layers left by failed pushes",
@@ -31,18 +26,6 @@ LIFECYCLE = {"rules": [
      "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30},
      "action": {"type": "expire"}},
 ]}
-
-
-def image_tag(build: model.Build, dockerfile: str, platform: str) -> str:
-    digest = hashlib.sha256(json.dumps([build.args, build.target, platform], sort_keys=True).encode())
-    files = [Path(dockerfile)]
-    for root, dirs, names in os.walk(build.context):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-        files += [Path(root, n) for n in sorted(names)]
-    for path in files:
-        if path.is_file():
-            digest.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
 
 
 class Image(pulumi.ComponentResource):
@@ -65,14 +48,13 @@ class Image(pulumi.ComponentResource):
                                 policy=json.dumps(LIFECYCLE), opts=child)
 
         platform = PLATFORMS[svc.architecture]
-        # The provider reads a given Dockerfile path relative to the project directory, not to the context.
-        dockerfile = posixpath.join(build.context, build.dockerfile)
+        dockerfile = dockerfile_path(build)
         token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id,
                                                        opts=pulumi.InvokeOptions(parent=self))
         self.image = docker.Image(
             f"{name}-image",
             image_name=pulumi.Output.concat(self.repository.repository_url, ":",
-                                            image_tag(build, dockerfile, platform)),
+                                            build_fingerprint(build, platform)),
             build=docker.DockerBuildArgs(context=build.context, dockerfile=dockerfile, args=build.args or None,
                                          target=build.target, platform=platform),
             registry=docker.RegistryArgs(

@@ -13,23 +13,7 @@ import pulumi_aws as aws
 
 from components.aws.service import Service
 from components.contracts import Binding, SecretEnv, ServiceEndpoint
-from config import model
 from config.model import StackConfig
-
-
-def dependency_order(stack: StackConfig) -> list[model.Service]:
-    """Services with every `dependsOn` before the service itself, otherwise in config order (rules reject cycles)."""
-    done: dict[str, model.Service] = {}
-
-    def visit(svc: model.Service) -> None:
-        if svc.name not in done:
-            for dep in svc.depends_on:
-                visit(stack.service(dep))
-            done[svc.name] = svc
-
-    for svc in stack.services:
-        visit(svc)
-    return list(done.values())
 
 
 class Services(pulumi.ComponentResource):
@@ -48,7 +32,7 @@ class Services(pulumi.ComponentResource):
 
         depended_on = {dep for svc in stack.services for dep in svc.depends_on}
         self.services: dict[str, Service] = {}
-        for svc in dependency_order(stack):
+        for svc in stack.services_in_dependency_order():
             after: list[pulumi.Resource] = []
             for part in svc.uses:
                 after += bindings[part].depends_on

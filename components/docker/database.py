@@ -76,10 +76,7 @@ class Database(pulumi.ComponentResource):
             uploads.append(docker.ContainerUploadArgs(file=f"{INITDB_DIR}/00-extensions.sql",
                                                       content=extensions_sql(db.extensions)))
         if db.init_sql:
-            source = Path(db.init_sql)
-            if not source.is_file():
-                raise pulumi.RunError(f"twinstack:database.initSql: no such file {db.init_sql!r} "
-                                 "(paths are relative to the project directory)")
+            source = Path(db.init_sql)  # config rules checked it exists
             uploads.append(docker.ContainerUploadArgs(
                 file=f"{INITDB_DIR}/10-init.sql", source=db.init_sql,
                 # the provider only sees the path; the hash makes an edited file replace the container

@@ -18,11 +18,8 @@ ALIAS = "proxy"
 MEMORY_MB = 128
 
 
-def _pem_upload(path: str, target: str, key: str) -> docker.ContainerUploadArgs:
-    source = Path(path)
-    if not source.is_file():
-        raise pulumi.RunError(f"twinstack:proxy.tls.{key}: no such file {path!r} "
-                              "(paths are relative to the project directory)")
+def _pem_upload(path: str, target: str) -> docker.ContainerUploadArgs:
+    source = Path(path)  # config rules checked it exists
     # `source` keeps the PEM out of Pulumi state; the hash makes a renewed certificate replace the container.
     return docker.ContainerUploadArgs(file=target, source=path,
                                       source_hash=hashlib.sha256(source.read_bytes()).hexdigest())
@@ -52,8 +49,8 @@ class Proxy(pulumi.ComponentResource):
         ports = [docker.ContainerPortArgs(internal=nginx.HTTP_PORT, external=proxy.http_port, ip=proxy.bind_address)]
         if proxy.tls:
             assert proxy.tls.cert_file and proxy.tls.key_file
-            uploads += [_pem_upload(proxy.tls.cert_file, nginx.CERT_FILE, "certFile"),
-                        _pem_upload(proxy.tls.key_file, nginx.KEY_FILE, "keyFile")]
+            uploads += [_pem_upload(proxy.tls.cert_file, nginx.CERT_FILE),
+                        _pem_upload(proxy.tls.key_file, nginx.KEY_FILE)]
             ports.append(docker.ContainerPortArgs(internal=nginx.HTTPS_PORT, external=proxy.https_port,
                                                   ip=proxy.bind_address))
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import posixpath
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
@@ -24,30 +20,10 @@ from components.docker.container import (
     succeeded,
 )
 from components.docker.network import Network
+from components.source import build_fingerprint, dockerfile_path
 from config import model
 from config.model import StackConfig
 from config.rules import service_segments
-
-# What never belongs in a build context's fingerprint: VCS data, caches, and dependency trees the build recreates.
-SKIP_DIRS = {".git", "__pycache__", "node_modules", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
-
-
-def context_digest(context: str, dockerfile: str) -> str:
-    """A fingerprint of the build context and Dockerfile, used as the image tag.
-
-    The container's `image` input is the tag, so a changed source tree means a new tag, a rebuilt image, a replaced
-    migration container (the migration runs again) and replaced service containers. A fixed tag like `latest` would
-    rebuild the image and leave the old containers running.
-    """
-    digest = hashlib.sha256()
-    files = [Path(dockerfile)]
-    for root, dirs, names in os.walk(context):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-        files += [Path(root, n) for n in sorted(names)]
-    for path in files:
-        if path.is_file():
-            digest.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
 
 
 def container_name(svc: model.Service, replica: int) -> str:
@@ -138,9 +114,8 @@ class Service(pulumi.ComponentResource):
             return pulled.image_id
         build = svc.build
         assert build is not None
-        # The provider reads a given Dockerfile path relative to the project directory, not to the context.
-        dockerfile = posixpath.join(build.context, build.dockerfile)
-        tag = context_digest(build.context, dockerfile)
+        dockerfile = dockerfile_path(build)
+        tag = build_fingerprint(build)
         built = docker.Image(
             f"{name}-image",
             image_name=f"{stack.name_prefix}-{svc.name}:{tag}",
