@@ -22,3 +22,5 @@ for part, url in platform.connection_urls.items():
     pulumi.export(f"{part}Url", pulumi.Output.secret(url))
 if platform.dashboard_url is not None:
     pulumi.export("dashboardUrl", platform.dashboard_url)
+if platform.dashboard_password is not None:
+    pulumi.export("dashboardPassword", pulumi.Output.secret(platform.dashboard_password))

@@ -63,6 +63,8 @@ class Platform(pulumi.ComponentResource):
             key: part.url for key, part in parts.items() if key in ("database", "cache", "broker")
         }
         self.dashboard_url: pulumi.Output[str] | None = self.monitoring.url
+        # Grafana's generated admin password in dev; None where the dashboard signs in another way (aws: IAM)
+        self.dashboard_password: pulumi.Output[str] | None = self.monitoring.dashboard_password
         self.register_outputs({
             "url": self.url,
             "internalUrls": self.internal_urls,

@@ -287,3 +287,12 @@ def test_a_service_named_like_a_backend_container_is_refused_when_that_part_runs
     # without twinstack:cache, running your own redis as a service is fine
     graph = run_config(minimal([redis]))
     assert network_names(container(graph, "dev-redis")) == {"dev-public": ["redis"]}
+
+
+def test_grafana_admin_password_is_exported_as_a_secret():
+    graph = run_config(minimal([{"name": "app", "image": "nginx", "port": 80, "healthCheck": health()}],
+                               monitoring={"prometheus": True, "grafana": True}))
+    assert graph.output_is_secret("dashboardPassword")
+    grafana = container(graph, "dev-grafana")
+    env = dict(e.split("=", 1) for e in grafana.get("envs"))
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == graph.output("dashboardPassword")

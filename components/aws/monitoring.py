@@ -114,6 +114,8 @@ class Monitoring(pulumi.ComponentResource):
         self.url: pulumi.Output[str] | None = pulumi.Output.concat(
             "https://", account.region, ".console.aws.amazon.com/cloudwatch/home?region=", account.region,
             "#dashboards/dashboard/", self.dashboard.dashboard_name)
+        # the console signs in with IAM: no dashboard password of our own
+        self.dashboard_password: pulumi.Output[str] | None = None
         self.register_outputs({"url": self.url, "topicArn": self.topic.arn, "alarms": len(self.alarms)})
 
 

@@ -82,7 +82,7 @@ class Monitoring(pulumi.ComponentResource):
         self.url: pulumi.Output[str] | None = None
         self.prometheus: docker.Container | None = None
         self.grafana: docker.Container | None = None
-        self.grafana_password: pulumi.Output[str] | None = None
+        self.dashboard_password: pulumi.Output[str] | None = None
         segments = monitoring_segments(stack)
 
         if mon.prometheus:
@@ -101,7 +101,7 @@ class Monitoring(pulumi.ComponentResource):
 
         if mon.grafana and self.prometheus is not None:
             password = random.RandomPassword(f"{name}-grafana-admin", length=24, special=False, opts=child)
-            self.grafana_password = pulumi.Output.secret(password.result)
+            self.dashboard_password = pulumi.Output.secret(password.result)
             image = docker.RemoteImage(f"{name}-grafana-image", name=GRAFANA_IMAGE, keep_locally=True, opts=child)
             data = docker.Volume(f"{name}-grafana-data", name=f"{stack.name_prefix}-grafana-data",
                                  labels=volume_labels(stack, "grafana"), opts=volume_options(stack, self))
@@ -110,7 +110,7 @@ class Monitoring(pulumi.ComponentResource):
                 image=image.image_id,
                 envs=env_list({"GF_SECURITY_ADMIN_USER": "admin", "GF_USERS_ALLOW_SIGN_UP": "false",
                                "GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_ANALYTICS_REPORTING_ENABLED": "false"},
-                              {"GF_SECURITY_ADMIN_PASSWORD": self.grafana_password}),
+                              {"GF_SECURITY_ADMIN_PASSWORD": self.dashboard_password}),
                 networks_advanced=attach(network, segments, ["grafana"]),
                 ports=[docker.ContainerPortArgs(internal=GRAFANA_PORT, external=mon.grafana_port, ip="127.0.0.1")],
                 volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path="/var/lib/grafana")],
@@ -118,4 +118,4 @@ class Monitoring(pulumi.ComponentResource):
             ), opts=options(self, [self.prometheus]))
             self.url = self.grafana.name.apply(lambda _: f"http://127.0.0.1:{mon.grafana_port}")
 
-        self.register_outputs({"url": self.url, "grafanaAdminPassword": self.grafana_password})
+        self.register_outputs({"url": self.url, "dashboardPassword": self.dashboard_password})
