@@ -298,7 +298,7 @@ def tls_proxy(upstreams, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nginx-tls")
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                     "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem")], check=True, capture_output=True)
-    config = nginx.render(stack(httpsPort=8443, tls={"certFile": "cert.pem", "keyFile": "key.pem"}))
+    config = nginx.render(stack(httpsPort=8443, tls={"certFile": str(tmp / "cert.pem"), "keyFile": str(tmp / "key.pem")}))
     assert nginx_t(config.replace(nginx.CERT_FILE, str(tmp / "cert.pem")).replace(nginx.KEY_FILE, str(tmp / "key.pem")),
                    tmp).returncode == 0
     running = Running(config, tmp, upstreams)
