@@ -288,10 +288,10 @@ class RecordingMonitor(pm.MockMonitor):
         return resp
 
 
-def _alias_repr(alias: Any) -> Any:
-    if alias.HasField("urn") if hasattr(alias, "HasField") else False:
-        return alias.urn
-    return str(alias)
+def _alias_repr(alias: Any) -> str:
+    """An alias as the engine receives it: a URN, or the whole Alias message (a spec: name, type, parent) as
+    protobuf text, which `google.protobuf.text_format.Parse` reads back."""
+    return alias.urn if alias.HasField("urn") else str(alias)
 
 
 def _plain(v: Any) -> Any:
@@ -373,7 +373,8 @@ def run_program(config: dict[str, Any], secret_keys: list[str], stack: str) -> G
     mocks = Mocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     cwd = os.getcwd()
     os.chdir(ROOT)
     started = time.perf_counter()
