@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.harness import Graph, contains_secret_marker, run_stack
-from tests.test_aws_variants import rich, shared
+from tests.test_aws_variants import rich
 
 RDS = "aws:rds/instance:Instance"
 PARAMS = "aws:rds/parameterGroup:ParameterGroup"
@@ -20,21 +20,6 @@ VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 KEY_ARN = "arn:aws:mock:us-east-1:123456789012:twinstack-network-key-kms"
 STATEFUL = (RDS, REDIS, MQ, BUCKET, "aws:ecr/repository:Repository", "aws:kms/key:Key")
-
-
-@pytest.fixture(scope="module")
-def staging() -> Graph:
-    return shared("staging")
-
-
-@pytest.fixture(scope="module")
-def prod() -> Graph:
-    return shared("prod")
-
-
-@pytest.fixture(scope="module")
-def rich_graph() -> Graph:
-    return shared("rich")
 
 
 @pytest.fixture(scope="module")

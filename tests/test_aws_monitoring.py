@@ -16,11 +16,6 @@ ALB_SUFFIX = "app/twinstack-proxy-alb/50dc6c495c0c9188"
 
 
 @pytest.fixture(scope="module")
-def prod() -> Graph:
-    return shared("prod")
-
-
-@pytest.fixture(scope="module")
 def tuned() -> Graph:
     return run_stack("staging", set={"twinstack:monitoring": {
         "logRetentionDays": 7, "cpuAlarmPercent": 70, "memoryAlarmPercent": 85, "errorRateAlarmCount": 25,

@@ -10,7 +10,6 @@ import re
 import pytest
 
 from tests.harness import Graph, run_stack
-from tests.test_aws_variants import shared
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -29,16 +28,6 @@ NO_NAT = {
     "twinstack:network": {"cidr": "10.40.0.0/20", "azCount": 3, "nat": "none"},
     "twinstack:broker": {"version": "3.13"},
 }
-
-
-@pytest.fixture(scope="module")
-def staging() -> Graph:
-    return shared("staging")
-
-
-@pytest.fixture(scope="module")
-def prod() -> Graph:
-    return shared("prod")
 
 
 @pytest.fixture(scope="module")

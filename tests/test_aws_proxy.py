@@ -9,7 +9,6 @@ import pytest
 
 from config.rules import AWS_NAME_LIMIT
 from tests.harness import Graph, run_stack
-from tests.test_aws_variants import shared
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
@@ -17,21 +16,6 @@ RULE = "aws:lb/listenerRule:ListenerRule"
 TG = "aws:lb/targetGroup:TargetGroup"
 RECORD = "aws:route53/record:Record"
 MOCK_ARN = "arn:aws:mock:us-east-1:123456789012:"
-
-
-@pytest.fixture(scope="module")
-def staging() -> Graph:
-    return shared("staging")
-
-
-@pytest.fixture(scope="module")
-def prod() -> Graph:
-    return shared("prod")
-
-
-@pytest.fixture(scope="module")
-def rich_graph() -> Graph:
-    return shared("rich")
 
 
 def listeners(graph: Graph) -> dict[int, dict]:

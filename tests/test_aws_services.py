@@ -21,7 +21,6 @@ from botocore.validate import ParamValidator
 from components.aws.service import health_check
 from config import model
 from tests.harness import Graph, Resource, contains_secret_marker, run_stack
-from tests.test_aws_variants import shared
 
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
@@ -29,21 +28,6 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 REGISTER_FIELDS = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "requiresCompatibilities", "cpu",
                    "memory", "runtimePlatform", "volumes")
-
-
-@pytest.fixture(scope="module")
-def staging() -> Graph:
-    return shared("staging")
-
-
-@pytest.fixture(scope="module")
-def prod() -> Graph:
-    return shared("prod")
-
-
-@pytest.fixture(scope="module")
-def rich_graph() -> Graph:
-    return shared("rich")
 
 
 @pytest.fixture(scope="module", params=["staging", "prod", "rich_graph"])

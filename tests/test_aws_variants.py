@@ -9,8 +9,6 @@ from __future__ import annotations
 import functools
 import json
 
-import pytest
-
 from tests.harness import Graph, run_stack
 
 RICH = {
@@ -49,11 +47,6 @@ def shared(stack: str) -> Graph:
     """staging, prod or rich, run once per test process and shared by every AWS test module (tests only read graphs:
     `Resource.get` hands out copies)."""
     return rich() if stack == "rich" else run_stack(stack)
-
-
-@pytest.fixture(scope="module")
-def rich_graph() -> Graph:
-    return shared("rich")
 
 
 def test_rich_variant_exercises_every_part_and_service_kind(rich_graph):
