@@ -28,9 +28,9 @@ esac
 
 @pytest.fixture
 def project(tmp_path):
-    """A project directory with the two scripts, and `docker` on PATH replaced by the recorder."""
+    """A project directory with the scripts, and `docker` on PATH replaced by the recorder."""
     (tmp_path / "scripts").mkdir()
-    for script in ("backup.sh", "restore.sh"):
+    for script in ("backup.sh", "restore.sh", "stack-postgres.sh"):
         shutil.copy2(ROOT / "scripts" / script, tmp_path / "scripts" / script)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
