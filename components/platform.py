@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import pulumi
 
-from components.contracts import Binding, SecretEnv
+from components.contracts import Binding, SecretEnv, ServiceEndpoint
 from components.secrets import GeneratedSecrets
 from config.load import Loaded
 
@@ -58,7 +58,8 @@ class Platform(pulumi.ComponentResource):
                                              self.services, opts=child)
 
         self.url: pulumi.Output[str] = self.proxy.url
-        self.internal_urls: dict[str, str] = self.services.internal_urls
+        # A contract, not a lookup: every backend makes http://<service>:<port> resolve (see its services part).
+        self.internal_urls: dict[str, str] = {s.name: ServiceEndpoint(s.name, s.port).internal_url for s in stack.services}
         self.connection_urls: dict[str, pulumi.Output[str]] = {
             key: part.url for key, part in parts.items() if key in ("database", "cache", "broker")
         }

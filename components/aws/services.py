@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.service import Service
-from components.contracts import Binding, SecretEnv, ServiceEndpoint
+from components.contracts import Binding, SecretEnv
 from config.model import StackConfig
 
 
@@ -40,7 +40,4 @@ class Services(pulumi.ComponentResource):
             self.services[svc.name] = Service(
                 f"{name}-{svc.name}", stack, svc, network, self.cluster, self.namespace, parts, bindings, secrets,
                 proxy, after, wait_until_stable=svc.name in depended_on, opts=child)
-        self.internal_urls: dict[str, str] = {
-            svc.name: ServiceEndpoint(svc.name, svc.port).internal_url for svc in stack.services
-        }
-        self.register_outputs({"internalUrls": self.internal_urls, "cluster": self.cluster.name})
+        self.register_outputs({"cluster": self.cluster.name, "services": sorted(self.services)})

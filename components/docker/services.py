@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pulumi
 
-from components.contracts import Binding, SecretEnv, ServiceEndpoint
+from components.contracts import Binding, SecretEnv
 from components.docker.network import Network
 from components.docker.service import Service
 from config.model import StackConfig
@@ -30,7 +30,4 @@ class Services(pulumi.ComponentResource):
                 after += self.services[dep].containers
             self.services[svc.name] = Service(f"{name}-{svc.name}", stack, svc, network, parts, bindings, secrets,
                                               after, opts=pulumi.ResourceOptions(parent=self))
-        self.internal_urls: dict[str, str] = {
-            svc.name: ServiceEndpoint(svc.name, svc.port).internal_url for svc in stack.services
-        }
-        self.register_outputs({"internalUrls": self.internal_urls})
+        self.register_outputs({"services": sorted(self.services)})
