@@ -202,8 +202,6 @@ class Service(Model):
             raise ValueError("set exactly one of `image` or `build`")
         return self
 
-    def uses_part(self, part: str) -> bool:
-        return part in self.uses
 
 
 # ------------------------------------------------------------------------------------------------------ proxy

@@ -35,7 +35,7 @@ def alb_name(prefix: str) -> str:
     return f"{prefix}-alb"
 
 
-def injected_env(cfg: StackConfig, part: str) -> tuple[str, ...]:
+def injected_env(part: str) -> tuple[str, ...]:
     """The env vars a part hands to the services that use it (the contract; see components/contracts.py)."""
     return {
         "database": ("DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD"),
@@ -62,7 +62,7 @@ def _services(cfg: StackConfig) -> Iterator[Problem]:
         for k, part in enumerate(svc.uses):
             if getattr(cfg, part) is None:
                 yield f"services[{i}].uses[{k}]", f"uses '{part}' but twinstack:{part} is not configured"
-            for env in injected_env(cfg, part):
+            for env in injected_env(part):
                 if env in svc.env:
                     yield f"services[{i}].env.{env}", f"is set by '{part}' (uses); remove it from env"
         for env in svc.env:

@@ -350,7 +350,3 @@ def _monitoring(cfg: StackConfig, graph: Graph, phys: _Physical, aws: bool) -> s
         return f"CloudWatch<br/>{dashboards} dashboard{'s' * (dashboards != 1)}, {alarms} alarms"
     names = [n for n, on in (("Prometheus", cfg.monitoring.prometheus), ("Grafana", cfg.monitoring.grafana)) if on]
     return " + ".join(names)
-
-
-def markdown(title: str, intro: str, diagram: Diagram) -> str:
-    return f"## {title}\n\n{intro}\n\n```mermaid\n{diagram.mermaid()}\n```\n"

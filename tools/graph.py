@@ -85,11 +85,6 @@ class Graph:
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
 
-    def named(self, name: str) -> Resource:
-        hits = [r for r in self.resources if r.name == name]
-        assert len(hits) == 1, f"{len(hits)} resources named {name!r}: {[r.type for r in hits]}"
-        return hits[0]
-
     def one(self, type_: str, name_contains: str = "") -> Resource:
         hits = [r for r in self.of_type(type_) if name_contains in r.name]
         assert len(hits) == 1, f"{len(hits)} {type_} matching {name_contains!r}: {[r.name for r in hits]}"
@@ -320,7 +315,11 @@ class ProgramError(Exception):
 
 
 def stack_file_config(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """A stack file's `config:` block as {key: value}; `secure:` values become placeholders marked secret."""
+    """A stack file's `config:` block as {key: value}.
+
+    A `secure:` value is ciphertext only the stack's secrets provider can open, and the recorder has no passphrase or
+    KMS key: it passes a known value in its place, still marked secret, so the program sees a secret as it would.
+    """
     doc = yaml.safe_load(path.read_text()) or {}
     config: dict[str, Any] = {}
     secret_keys: list[str] = []
@@ -331,7 +330,7 @@ def stack_file_config(path: Path) -> tuple[dict[str, Any], list[str]]:
             if isinstance(x, dict) and set(x) == {"secure"}:
                 if full not in secret_keys:
                     secret_keys.append(full)
-                return f"placeholder-{full.split(':')[-1]}"
+                return f"decrypted-{full.split(':')[-1]}"
             if isinstance(x, dict):
                 return {a: unsecure(b) for a, b in x.items()}
             if isinstance(x, list):
