@@ -419,11 +419,11 @@ def docker_world() -> dict[str, Resource]:
     w["proxy"] = fake("docker:index/container:Container", "proxy", {
         **hardened, "image": "nginx:1.27-alpine", "networksAdvanced": [{"name": "dev-public"}],
         "ports": [{"internal": 80, "external": 8080, "ip": "127.0.0.1"}]}, refs={"networksAdvanced": [w["public"]]})
-    # a one-off beside its server, in the server's network namespace (the backend's password sync)
+    # a one-off beside its server, on the data network like the server (the backend's password sync)
     w["pg_sync"] = fake("docker:index/container:Container", "postgres-password", {
         **{k: v for k, v in hardened.items() if k != "healthcheck"}, "restart": "no", "mustRun": False,
-        "attach": True, "image": "sha256:abc", "networkMode": "container:dev-postgres"},
-        refs={"image": [w["pg_image"]]})
+        "attach": True, "image": "sha256:abc", "networksAdvanced": [{"name": "dev-internal"}]},
+        refs={"image": [w["pg_image"]], "networksAdvanced": [w["internal"]]})
     w["proxy"].inputs["name"] = "dev-proxy"
     w["migration"] = fake("docker:index/container:Container", "migrate", {
         **{k: v for k, v in hardened.items() if k != "healthcheck"}, "restart": "no", "mustRun": False,
@@ -592,6 +592,8 @@ CASES = [
     Case("docker-data-tier-internal-network", "default-bridge", docker_world, removing("redis", "networksAdvanced")),
     Case("docker-data-tier-internal-network", "namespace-of-the-proxy", docker_world,
          setting("pg_sync", "networkMode", "container:dev-proxy")),
+    Case("docker-data-tier-internal-network", "namespace-of-its-server", docker_world,
+         setting("pg_sync", "networkMode", "container:dev-postgres")),
     Case("docker-data-tier-internal-network", "host-network", docker_world, setting("redis", "networkMode", "host")),
 ]
 

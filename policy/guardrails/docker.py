@@ -107,18 +107,14 @@ def _data_internal_network(args: StackValidationArgs, report_violation: ReportVi
     def members(network: PolicyResource) -> list[PolicyResource]:
         return [c for c in containers if attached(c, network)]
 
-    def check(container: PolicyResource, seen: tuple[str, ...] = ()) -> Iterator[str]:
+    def check(container: PolicyResource) -> Iterator[str]:
         mode = str(container.props.get("networkMode") or "")
         if mode == "host":
             yield "runs in the host's network namespace"
             return
         if mode.startswith("container:"):
-            # sharing another container's namespace (a one-off next to its server): that container's networks count
-            owner = next((c for c in containers if mode.split(":", 1)[1] in identities(c)), None)
-            if owner is None or owner not in data:
-                yield f"shares the network namespace of {mode.split(':', 1)[1]!r}, which is not a data-tier container"
-            elif owner.urn not in seen:
-                yield from check(owner, (*seen, container.urn))
+            # the one-offs beside a server (password syncs) join the data network like the server itself
+            yield f"shares the network namespace of {mode.split(':', 1)[1]!r} instead of joining the data network"
             return
         attachments = items(container.props.get("networksAdvanced"))
         if not attachments:
