@@ -15,6 +15,7 @@ import pulumi
 from components.contracts import Binding, SecretEnv, ServiceEndpoint
 from components.secrets import GeneratedSecrets
 from config.load import Loaded
+from config.model import StackConfig
 
 
 class Platform(pulumi.ComponentResource):
@@ -71,8 +72,9 @@ class Platform(pulumi.ComponentResource):
             "internalUrls": self.internal_urls,
             "connectionUrls": self.connection_urls,
             "dashboardUrl": self.dashboard_url,
+            "dashboardPassword": self.dashboard_password,
         })
 
 
-def _used(stack, key: str) -> bool:
+def _used(stack: StackConfig, key: str) -> bool:
     return any(key in s.secrets or key in s.optional_secrets for s in stack.services)
