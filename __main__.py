@@ -1,11 +1,20 @@
 """twinstack: load the stack's config, build the Platform on the chosen backend, export what users open."""
 
+import gc
 import importlib
 
 import pulumi
 
 from components.platform import Platform
 from config.load import ConfigError, load
+
+# A Pulumi program is one short batch that builds a graph of long-lived objects (resources, their Outputs, the
+# asyncio tasks that resolve them). CPython's default collector thresholds suit long-running processes that churn
+# short-lived objects: here its full collections rescan the whole growing graph again and again and free almost
+# nothing. Measured on Castiel on AWS (419 resources): 4.6 s with the defaults, 1.8 s with these, the same peak memory.
+# Young collections still run, every 100,000 allocations; full ones practically never before the program ends. Set
+# before the backend's provider package is imported, which allocates a lot too.
+gc.set_threshold(100_000, 50, 100)
 
 try:
     loaded = load()

@@ -9,10 +9,11 @@ from tests.harness import ROOT, Graph, run_stack, stack_file_config
 
 def prod_with(services: int) -> dict:
     """Pulumi.prod.yaml with its demo service (built, migrated, autoscaled, using every part) cloned `services` times,
-    each with its own route."""
+    each with its own route and its own build (a build arg tells them apart), as distinct services have."""
     config, _ = stack_file_config(ROOT / "Pulumi.prod.yaml")
     [demo] = config["twinstack:services"]
-    clones = [{**demo, "name": f"demo{i}"} for i in range(services)]
+    clones = [{**demo, "name": f"demo{i}", "build": {**demo["build"], "args": {"SERVICE": f"demo{i}"}}}
+              for i in range(services)]
     routes = [{"path": "/", "service": "demo0"}] + [{"path": f"/d{i}", "service": f"demo{i}"}
                                                       for i in range(1, services)]
     return {"twinstack:services": clones, "twinstack:proxy": {**config["twinstack:proxy"], "routes": routes}}

@@ -401,6 +401,27 @@ def _services(stack: str) -> list[dict]:
     return stack_file_config(ROOT / f"Pulumi.{stack}.yaml")[0]["twinstack:services"]
 
 
+def test_services_with_the_same_build_and_architecture_share_one_image():
+    [demo] = _services("prod")
+    worker = {k: v for k, v in demo.items() if k not in ("migration", "autoscaling")}
+    graph = run_stack("prod", set={"twinstack:services": [
+        demo,
+        {**worker, "name": "copy", "port": 8001},  # the same build: runs demo's image
+        {**worker, "name": "intel", "port": 8002, "architecture": "x86_64"},  # built again, for its CPU
+        {**worker, "name": "release", "port": 8003, "build": {"context": "app", "args": {"RELEASE": "2"}}},
+    ]})
+    images = {i.get("imageName").split("/", 1)[1].split(":")[0]: i for i in graph.of_type("docker:index/image:Image")}
+    assert sorted(images) == ["prod/demo", "prod/intel", "prod/release"]
+    assert sorted(r.get("name") for r in graph.of_type("aws:ecr/repository:Repository")) == sorted(images)
+    assert images["prod/intel"].get("build")["platform"] == "linux/amd64"
+    ref = {name: containers(graph, name)[name]["image"] for name in ("demo", "copy", "intel", "release")}
+    assert ref["copy"] == ref["demo"] and len(set(ref.values())) == 3
+    # the shared image is pulled from the first service's repository, and only that one
+    repo_arn = "arn:aws:mock:us-east-1:123456789012:twinstack-services-demo-build-repo"
+    pull = {s.get("Sid"): s for s in policy_of(graph, "services-copy-execution-policy")}["PullOwnImage"]
+    assert pull["Resource"] == repo_arn
+
+
 def test_images_by_reference_are_used_as_given(rich_graph):
     assert containers(rich_graph, "worker")["worker"]["image"] == "ghcr.io/acme/worker:1.2"
     assert len(rich_graph.of_type("docker:index/image:Image")) == 1

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 import yaml
 
-from tests.harness import Graph, Resource, run_config
+from tests.harness import ROOT, Graph, Resource, run_config, run_stack, stack_file_config
 from tests.test_docker_wiring import CONTAINER, NETWORK, VOLUME, container, env, generated, network_names
 
 INIT_SQL = "CREATE TABLE seeded (id int);\n"
@@ -176,6 +176,22 @@ def test_pulled_and_built_images(full):
     assert {"ghcr.io/acme/api:1.2", "ghcr.io/acme/auth:1.0"} <= pulled
     built = full.one("docker:index/image:Image")
     assert built.get("build")["args"] == {"RELEASE": "1"} and built.get("imageName").startswith("dev-web:")
+
+
+def test_services_with_the_same_build_share_one_image():
+    [demo] = stack_file_config(ROOT / "Pulumi.dev.yaml")[0]["twinstack:services"]
+    worker = {k: v for k, v in demo.items() if k not in ("migration", "metrics")}
+    graph = run_stack("dev", set={"twinstack:services": [
+        demo,
+        {**worker, "name": "copy", "port": 8001},  # the same build: runs demo's image
+        {**worker, "name": "arm", "port": 8002, "architecture": "arm64"},  # docker builds for the engine's CPU: shared
+        {**worker, "name": "release", "port": 8003, "build": {"context": "app", "args": {"RELEASE": "2"}}},
+    ]})
+    images = {i.get("imageName").split(":")[0]: i.get("imageName") for i in graph.of_type("docker:index/image:Image")}
+    assert sorted(images) == ["dev-demo", "dev-release"]
+    running = {name: container(graph, f"dev-{name}").get("image") for name in ("demo", "copy", "arm", "release")}
+    assert running == {"demo": images["dev-demo"], "copy": images["dev-demo"], "arm": images["dev-demo"],
+                       "release": images["dev-release"]}
 
 
 def test_grafana_gets_a_generated_admin_password_and_prometheus_provisioned(full):

@@ -7,8 +7,11 @@ times them. Times are reported, never asserted: the machine decides them, the pr
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
+import tools.graph
 from tests.harness import ROOT, Graph, run_config, run_stack, stack_file_config
 
 pytestmark = pytest.mark.benchmark
@@ -28,7 +31,8 @@ def castiel_overrides(backend: str) -> dict | None:
 
 def generated_stack(services: int, backend: str) -> dict:
     """Castiel's shape at any size: a public gateway that starts after every worker, workers on the database and
-    the broker, each after the first one (as Castiel's services wait for secret-management)."""
+    the broker, each after the first one (as Castiel's services wait for secret-management). Unlike Castiel's
+    stand-ins, each worker has a build of its own, as real microservices do, so every service adds its image."""
     workers = [f"worker-{i:03d}" for i in range(1, services)]
     health = {"path": "/health"}
     return {
@@ -40,7 +44,7 @@ def generated_stack(services: int, backend: str) -> dict:
         "services": [
             {"name": "gateway", "build": {"context": "app"}, "port": 3000, "uses": ["database", "broker", "cache"],
              "secrets": ["JWT_SECRET"], "healthCheck": health, "dependsOn": workers},
-            *({"name": w, "build": {"context": "app"}, "port": 3001 + i, "uses": ["database", "broker"],
+            *({"name": w, "build": {"context": "app", "args": {"SERVICE": w}}, "port": 3001 + i, "uses": ["database", "broker"],
                "healthCheck": health, "dependsOn": [workers[0]] if i else []} for i, w in enumerate(workers)),
         ],
         "proxy": {"routes": [{"path": "/", "service": "gateway"}],
@@ -90,3 +94,20 @@ def test_generated_stack_grows_linearly(benchmark, growth, backend, services):
     kind = "twinstack:docker:Service" if backend == "docker" else "twinstack:aws:Service"
     assert len(graph.of_type(kind)) == services
     assert len(graph.resources) == fixed + per_service * services
+
+
+def test_program_evaluates_with_its_own_collector_thresholds(monkeypatch):
+    """__main__.py keeps full garbage collections out of the evaluation (they cost Castiel on AWS more than half its
+    time); the recorder's process, which goes on to other tests, gets its own thresholds back."""
+    seen = []
+    register = tools.graph.Mocks.new_resource
+
+    def spy(self, args):
+        seen.append(gc.get_threshold())
+        return register(self, args)
+
+    monkeypatch.setattr(tools.graph.Mocks, "new_resource", spy)
+    before = gc.get_threshold()
+    run_stack("dev")
+    assert seen and set(seen) == {(100_000, 50, 100)}
+    assert gc.get_threshold() == before

@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from config import model
 from config.model import StackConfig
 from tools.graph import Graph, Resource
 from tools.parts import Parts
@@ -197,7 +198,7 @@ def build(cfg: StackConfig, graph: Graph) -> Diagram:
             volume_routes[route.volume].append(route.path)
     for svc in cfg.services:
         res = phys.service(svc.name)
-        detail = _service_detail(graph, svc.name, res, aws)
+        detail = _service_detail(graph, svc, res, aws)
         label = f"{svc.name} :{svc.port}" + (f"<br/>{detail}" if detail else "")
         d.nodes.append(Node(service_id(svc.name), label, zone=place(res),
                             css="" if svc.name in routes else "internal"))
@@ -268,7 +269,7 @@ def _zone_title(zone: tuple[str, ...], nets: list[Resource], aws: bool) -> str:
     return f"docker network{'s' * (len(zone) > 1)} {names}"
 
 
-def _service_detail(graph: Graph, name: str, res: list[Resource], aws: bool) -> str:
+def _service_detail(graph: Graph, svc_cfg: model.Service, res: list[Resource], aws: bool) -> str:
     if aws:
         services = [r for r in res if r.type == "aws:ecs/service:Service"]
         if not services:
@@ -282,8 +283,7 @@ def _service_detail(graph: Graph, name: str, res: list[Resource], aws: bool) -> 
             size = f" {int(td.get('cpu') or 0) / 1024:g} vCPU / {int(td.get('memory') or 0) / 1024:g} GB {arch}"
         return f"Fargate x{svc.get('desiredCount')}{size}"
     running = [r for r in res if r.type == "docker:index/container:Container" and r.get("mustRun") is not False]
-    built = any(r.type == "docker:index/image:Image" for r in res)
-    source = "built image" if built else "pulled image"
+    source = "built image" if svc_cfg.build is not None else "pulled image"  # built once for the services sharing it
     return f"{len(running)} container{'s' * (len(running) != 1)}, {source}"
 
 

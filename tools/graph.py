@@ -12,6 +12,7 @@ the graph a real `pulumi preview` would see.
 from __future__ import annotations
 
 import copy
+import gc
 import hashlib
 import json
 import os
@@ -375,6 +376,9 @@ def run_program(config: dict[str, Any], secret_keys: list[str], stack: str) -> G
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     cwd = os.getcwd()
+    # The program tunes the garbage collector for a process of its own (see __main__.py); the recorder's process goes
+    # on to other runs and tests, so it gets its own settings back.
+    thresholds = gc.get_threshold()
     os.chdir(ROOT)
     started = time.perf_counter()
     error: BaseException | None = None
@@ -386,6 +390,7 @@ def run_program(config: dict[str, Any], secret_keys: list[str], stack: str) -> G
         error = e
     finally:
         os.chdir(cwd)
+        gc.set_threshold(*thresholds)
     graph = Graph(monitor.records, outputs, time.perf_counter() - started, stack)
     if error is not None:
         raise ProgramError(str(error), graph) from error

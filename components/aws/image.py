@@ -1,4 +1,5 @@
-"""Image: a service's `build`, built for its Fargate architecture and pushed to its own ECR repository.
+"""Image: a `build`, built for its Fargate architecture and pushed to its own ECR repository, once for all the
+services that declare it (see `components.source.image_owners`; the repository is named after the first of them).
 
 Tags are IMMUTABLE, so the tag is a fingerprint of everything that shapes the image (context files, Dockerfile,
 build args, target, platform): a change pushes a new tag, an unchanged tree pushes nothing. Task definitions

@@ -99,13 +99,12 @@ class Service(pulumi.ComponentResource):
     def __init__(self, name: str, stack: StackConfig, svc: model.Service, network, cluster: aws.ecs.Cluster,
                  namespace: aws.servicediscovery.HttpNamespace, parts: Mapping[str, pulumi.Resource],
                  bindings: Mapping[str, Binding], secrets: Mapping[str, SecretEnv], proxy,
-                 after: Sequence[pulumi.Resource], wait_until_stable: bool = False,
+                 after: Sequence[pulumi.Resource], image: Image | None = None, wait_until_stable: bool = False,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Service", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         prefix, account, key = stack.name_prefix, network.account, network.key
 
-        image = Image(f"{name}-build", stack, svc, key, opts=child) if svc.build else None
         image_ref: pulumi.Input[str] = image.ref if image else svc.image  # type: ignore[assignment]
 
         plain: dict[str, pulumi.Input[str]] = {"PORT": str(svc.port), "SERVICE_NAME": svc.name}

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.image import Image
 from components.aws.service import Service
 from components.contracts import Binding, SecretEnv
+from components.source import image_owners
 from config.model import StackConfig
 
 
@@ -30,6 +32,12 @@ class Services(pulumi.ComponentResource):
             settings=[{"name": "containerInsights", "value": "enabled"}],
             service_connect_defaults={"namespace": self.namespace.arn}, opts=child)
 
+        # built before any service is declared: a shared build's first service may start after the others
+        declared = {svc.name: svc for svc in stack.services}
+        owners = image_owners(stack.services, per_architecture=True)
+        images = {owner: Image(f"{name}-{owner}-build", stack, declared[owner], network.key, opts=child)
+                  for owner in dict.fromkeys(owners.values())}
+
         depended_on = {dep for svc in stack.services for dep in svc.depends_on}
         self.services: dict[str, Service] = {}
         for svc in stack.services_in_dependency_order():
@@ -39,5 +47,6 @@ class Services(pulumi.ComponentResource):
             after += [self.services[dep].service for dep in svc.depends_on]
             self.services[svc.name] = Service(
                 f"{name}-{svc.name}", stack, svc, network, self.cluster, self.namespace, parts, bindings, secrets,
-                proxy, after, wait_until_stable=svc.name in depended_on, opts=child)
+                proxy, after, image=images[owners[svc.name]] if svc.name in owners else None,
+                wait_until_stable=svc.name in depended_on, opts=child)
         self.register_outputs({"cluster": self.cluster.name, "services": sorted(self.services)})

@@ -1,4 +1,4 @@
-"""One app service: its image (pulled or built), its one-off migration, and its replica containers."""
+"""One app service: its image (pulled, or built by Services), its one-off migration, and its replica containers."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from components.docker.container import (
     succeeded,
 )
 from components.docker.network import Network
-from components.source import build_fingerprint, dockerfile_path
 from config import model
 from config.model import StackConfig
 from config.rules import service_segments
@@ -38,10 +37,14 @@ class Service(pulumi.ComponentResource):
     def __init__(self, name: str, stack: StackConfig, svc: model.Service, network: Network,
                  parts: Mapping[str, pulumi.Resource], bindings: Mapping[str, Binding],
                  secrets: Mapping[str, SecretEnv], after: Sequence[pulumi.Resource],
-                 opts: pulumi.ResourceOptions | None = None):
+                 built: docker.Image | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:docker:Service", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.image_ref = self._image(name, stack, svc, child)
+        if built is not None:
+            self.image_ref: pulumi.Output[str] = built.image_name
+        else:
+            assert svc.image is not None
+            self.image_ref = docker.RemoteImage(f"{name}-image", name=svc.image, keep_locally=True, opts=child).image_id
 
         plain: dict[str, pulumi.Input[str]] = {"PORT": str(svc.port), "SERVICE_NAME": svc.name}
         secret: dict[str, pulumi.Input[str]] = {}
@@ -106,22 +109,3 @@ class Service(pulumi.ComponentResource):
             "image": self.image_ref,
             "containers": [c.name for c in self.containers],
         })
-
-    def _image(self, name: str, stack: StackConfig, svc: model.Service,
-               child: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        if svc.image is not None:
-            pulled = docker.RemoteImage(f"{name}-image", name=svc.image, keep_locally=True, opts=child)
-            return pulled.image_id
-        build = svc.build
-        assert build is not None
-        dockerfile = dockerfile_path(build)
-        tag = build_fingerprint(build)
-        built = docker.Image(
-            f"{name}-image",
-            image_name=f"{stack.name_prefix}-{svc.name}:{tag}",
-            build=docker.DockerBuildArgs(context=build.context, dockerfile=dockerfile, args=build.args or None,
-                                         target=build.target),
-            skip_push=True,
-            opts=child,
-        )
-        return built.image_name

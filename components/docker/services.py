@@ -7,8 +7,10 @@ from collections.abc import Mapping
 import pulumi
 
 from components.contracts import Binding, SecretEnv
+from components.docker.image import built_image
 from components.docker.network import Network
 from components.docker.service import Service
+from components.source import image_owners
 from config.model import StackConfig
 
 
@@ -21,6 +23,11 @@ class Services(pulumi.ComponentResource):
                  bindings: Mapping[str, Binding], secrets: Mapping[str, SecretEnv], proxy: pulumi.Resource,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:docker:Services", name, None, opts)
+        # built before any service is declared: a shared build's first service may start after the others
+        declared = {svc.name: svc for svc in stack.services}
+        owners = image_owners(stack.services, per_architecture=False)
+        images = {owner: built_image(f"{name}-{owner}-image", stack, declared[owner], pulumi.ResourceOptions(parent=self))
+                  for owner in dict.fromkeys(owners.values())}
         self.services: dict[str, Service] = {}
         for svc in stack.services_in_dependency_order():
             after: list[pulumi.Resource] = []
@@ -29,5 +36,6 @@ class Services(pulumi.ComponentResource):
             for dep in svc.depends_on:
                 after += self.services[dep].containers
             self.services[svc.name] = Service(f"{name}-{svc.name}", stack, svc, network, parts, bindings, secrets,
-                                              after, opts=pulumi.ResourceOptions(parent=self))
+                                              after, built=images[owners[svc.name]] if svc.name in owners else None,
+                                              opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"services": sorted(self.services)})
