@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from components.aws.network import port_ranges
 from tests.harness import Graph, run_stack
 
 VPC = "aws:ec2/vpc:Vpc"
@@ -198,6 +199,32 @@ def test_app_tier_admits_the_alb_and_itself_on_service_ports(graph):
     assert sources == {("alb", 8000), ("app", 8000)}
     alb_out = [r for r in graph.of_type(EGRESS) if tier(graph, r.get("securityGroupId")) == "alb"]
     assert [(tier(graph, r.get("referencedSecurityGroupId")), r.get("fromPort")) for r in alb_out] == [("app", 8000)]
+
+
+def test_consecutive_service_ports_share_one_rule_and_gaps_split_it():
+    ports = {"b": 3001, "a": 3000, "c": 3002, "d": 8000, "e": 8000, "f": 9000}
+    assert port_ranges(ports) == [((3000, 3002), "3000-3002", "b, a, c"), ((8000, 8000), "8000", "d, e"),
+                                  ((9000, 9000), "9000", "f")]
+    many = {f"service-{i:03d}": 3000 + i for i in range(100)}
+    [(span, label, who)] = port_ranges(many)
+    assert span == (3000, 3099) and label == "3000-3099" and who == "100 services"
+
+
+def test_castiel_opens_its_21_service_ports_in_one_rule_each_way():
+    from tests.test_examples import example_file, production_on_aws
+
+    graph = run_stack("castiel", file=example_file("castiel"), set=production_on_aws("castiel"))
+    def within_app(rules: list) -> list:
+        return [r for r in rules if r.get("referencedSecurityGroupId")
+                and tier(graph, r.get("securityGroupId")) == tier(graph, r.get("referencedSecurityGroupId")) == "app"]
+
+    app_in, app_out = within_app(graph.of_type(INGRESS)), within_app(graph.of_type(EGRESS))
+    assert [(r.get("fromPort"), r.get("toPort")) for r in app_in + app_out] == [(3000, 3020)] * 2
+    allowed = re.compile(r"^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]{1,255}$")
+    assert all(allowed.match(r.get("description")) for r in app_in + app_out)
+    # only the gateway is routed: the load balancer reaches 3000 and nothing else
+    alb_out = [r for r in graph.of_type(EGRESS) if tier(graph, r.get("securityGroupId")) == "alb"]
+    assert [(r.get("fromPort"), r.get("toPort")) for r in alb_out] == [(3000, 3000)]
 
 
 def test_data_tier_groups_have_no_egress(graph):
