@@ -349,7 +349,7 @@ def format_estimate(est: Estimate, detail: bool = True) -> str:
     for part in sorted(usage, key=lambda p: -usage[p]):
         out.append(f"  {part:<11} ${fixed.get(part, 0.0):>10,.2f}   (with usage ${usage[part]:,.2f})")
         if detail:
-            for line in sorted(est.lines_for(part), key=lambda x: -x.monthly):
+            for line in sorted(est.lines_for(part), key=lambda x: (-x.monthly, x.label)):
                 qty = f"{_n(line.quantity)} {line.unit} x ${_rate(line.rate)}"
                 tag = f"  [assumed: {line.assumed}]" if line.assumed else ""
                 out.append(f"      ${line.monthly:>9,.2f}  {line.label}  ({qty}){tag}")
@@ -365,7 +365,7 @@ def markdown_table(est: Estimate) -> str:
     fixed, usage = est.by_part(), est.by_part(usage=True)
     rows = ["| part | fixed $/month | with assumed usage | main items |", "|---|---:|---:|---|"]
     for part in sorted(usage, key=lambda p: -usage[p]):
-        top = sorted(est.lines_for(part), key=lambda x: -x.monthly)[:3]
+        top = sorted(est.lines_for(part), key=lambda x: (-x.monthly, x.label))[:3]  # ties by label: stable docs
         items = "; ".join(f"{line.label} ${line.monthly:,.2f}" for line in top)
         rows.append(f"| {part} | {fixed.get(part, 0.0):,.2f} | {usage[part]:,.2f} | {items} |")
     rows.append(f"| **total** | **{est.total:,.2f}** | **{est.total + est.usage_total:,.2f}** | |")
