@@ -125,10 +125,21 @@ def test_x86_is_the_default_architecture(rich_graph):
     assert task(rich_graph, "frontend").get("runtimePlatform")["cpuArchitecture"] == "ARM64"
 
 
-def test_task_and_execution_roles_are_separate_and_trust_only_ecs_tasks(graph):
+def test_task_and_execution_roles_are_separate(graph):
     for td in graph.of_type(TASK):
-        assert td.get("taskRoleArn") != td.get("executionRoleArn")
-        assert td.get("taskRoleArn").endswith("-task-role") and td.get("executionRoleArn").endswith("-execution-role")
+        assert td.get("executionRoleArn").endswith("-execution-role")
+        assert td.get("taskRoleArn") is None or td.get("taskRoleArn").endswith("-task-role")
+
+
+def test_only_services_with_something_to_grant_get_a_task_role(rich_graph):
+    # api uses storage (its task role may use the bucket); the others call no AWS API, so get no credentials at all
+    roles = {name: task(rich_graph, name).get("taskRoleArn") for name in ("api", "worker", "frontend")}
+    assert roles == {"api": "arn:aws:mock:us-east-1:123456789012:twinstack-services-api-task-role",
+                     "worker": None, "frontend": None}
+    assert len([r for r in rich_graph.of_type(ROLE) if r.name.endswith("-task-role")]) == 1
+
+
+def test_service_roles_trust_only_ecs_tasks_of_this_account(graph):
     for role in graph.of_type(ROLE):
         if "-services-" in role.name:
             trust = json.loads(role.get("assumeRolePolicy"))["Statement"]

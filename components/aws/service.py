@@ -157,13 +157,15 @@ class Service(pulumi.ComponentResource):
         execution_policy = aws.iam.RolePolicy(f"{name}-execution-policy", role=self.execution_role.id,
                                               policy=document(statements), opts=child)
 
-        # --- task role: what the app may call
-        self.task_role = aws.iam.Role(
-            f"{name}-task-role", description=f"The {prefix}/{svc.name} app's own AWS permissions",
-            assume_role_policy=assume_role("ecs-tasks.amazonaws.com", account.id), opts=child)
+        # --- task role: what the app may call, only where there is something to grant. A role with no policy would
+        # hand the app credentials good for nothing; without one, its tasks get no AWS credentials at all.
+        self.task_role: aws.iam.Role | None = None
         task_policies: list[pulumi.Resource] = []
         storage = parts.get("storage")
         if "storage" in svc.uses and storage is not None and storage.task_policy is not None:
+            self.task_role = aws.iam.Role(
+                f"{name}-task-role", description=f"The {prefix}/{svc.name} app's own AWS permissions",
+                assume_role_policy=assume_role("ecs-tasks.amazonaws.com", account.id), opts=child)
             task_policies.append(aws.iam.RolePolicy(f"{name}-storage-policy", role=self.task_role.id,
                                                     policy=storage.task_policy, opts=child))
 
@@ -178,7 +180,7 @@ class Service(pulumi.ComponentResource):
             memory=str(svc.memory),
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": ARCHITECTURES[svc.architecture]},
             execution_role_arn=self.execution_role.arn,
-            task_role_arn=self.task_role.arn,
+            task_role_arn=self.task_role.arn if self.task_role is not None else None,
             container_definitions=definitions,
             volumes=[{"name": v} for v in dict.fromkeys(v for v, _, _ in task_volumes(svc))],
             opts=child,
