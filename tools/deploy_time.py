@@ -239,15 +239,17 @@ def schedule(graph: Graph, backend: str | None = None) -> Schedule:
     for kind in ("low", "high", "typical"):
         finish: dict[str, float] = {}
         for urn in order:
-            # the predecessor that finishes last sets the start; on a tie, the slower one is the one to name
-            after = max(edges[urn], key=lambda p: (finish[p], durations[p].typical), default=None)
+            # the predecessor that finishes last sets the start; on a tie, the slower one is the one to name, then the
+            # first by URN (edges are sets, whose order changes from process to process)
+            after = max(sorted(edges[urn]), key=lambda p: (finish[p], durations[p].typical), default=None)
             start = finish[after] if after else 0.0
             finish[urn] = start + durations[urn].scaled(kind)
             if kind == "typical":
                 steps[urn] = Step(graph.by_urn[urn], start, finish[urn], durations[urn], after)
         totals[kind] = max(finish.values(), default=0.0)
     path: list[Step] = []
-    node = max(steps.values(), key=lambda s: (s.finish, s.duration.typical), default=None)
+    node = max(sorted(steps.values(), key=lambda s: s.resource.urn),
+               key=lambda s: (s.finish, s.duration.typical), default=None)
     while node is not None:
         path.append(node)
         node = steps[node.after] if node.after else None
