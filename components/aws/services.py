@@ -33,9 +33,8 @@ class Services(pulumi.ComponentResource):
             service_connect_defaults={"namespace": self.namespace.arn}, opts=child)
 
         # built before any service is declared: a shared build's first service may start after the others
-        declared = {svc.name: svc for svc in stack.services}
         owners = image_owners(stack.services, per_architecture=True)
-        images = {owner: Image(f"{name}-{owner}-build", stack, declared[owner], network.key, opts=child)
+        images = {owner: Image(f"{name}-{owner}-build", stack, stack.service(owner), network.key, opts=child)
                   for owner in dict.fromkeys(owners.values())}
 
         depended_on = {dep for svc in stack.services for dep in svc.depends_on}

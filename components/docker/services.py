@@ -24,9 +24,8 @@ class Services(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:docker:Services", name, None, opts)
         # built before any service is declared: a shared build's first service may start after the others
-        declared = {svc.name: svc for svc in stack.services}
         owners = image_owners(stack.services, per_architecture=False)
-        images = {owner: built_image(f"{name}-{owner}-image", stack, declared[owner], pulumi.ResourceOptions(parent=self))
+        images = {owner: built_image(f"{name}-{owner}-image", stack, stack.service(owner), pulumi.ResourceOptions(parent=self))
                   for owner in dict.fromkeys(owners.values())}
         self.services: dict[str, Service] = {}
         for svc in stack.services_in_dependency_order():
