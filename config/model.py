@@ -82,12 +82,13 @@ class Cache(Model):
     persistence: Literal["aof", "none"] = "aof"  # docker: append-only file on a volume, or memory only
     # aws
     node_type: Annotated[str, Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")] = "cache.t4g.micro"
-    replicas: Annotated[int, Field(ge=0, le=5)] = 0  # read replicas; > 0 turns on failover and multi-AZ
+    # read replicas; > 0 turns on failover and Multi-AZ. Default: 1 in production, 0 elsewhere
+    replicas: Annotated[int, Field(ge=0, le=5)] | None = None
     snapshot_retention_days: Annotated[int, Field(ge=0, le=35)] = 1
 
 
 class Broker(Model):
-    version: Annotated[str, Field(pattern=r"^3\.[0-9]+$")] = "3.13"  # RabbitMQ
+    version: Annotated[str, Field(pattern=r"^[34]\.[0-9]+$")] = "3.13"  # RabbitMQ
     image: str | None = None  # docker: defaults to rabbitmq:<version>-management-alpine or -alpine
     username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,99}$")] = "app"
     management_ui: bool = False  # docker: publish the management UI on 127.0.0.1 (dev only)
@@ -117,10 +118,14 @@ class Build(Model):
 
 
 class HealthCheck(Model):
-    """HTTP GET on the service's own port (`path`) or a command run inside the container (`command`)."""
+    """HTTP GET on the service's own port (`path`) or a command run inside the container (`command`).
+
+    `command` takes Docker's forms and means the same on both backends: `["CMD", "prog", "arg"]` or a bare argv
+    `["prog", "arg"]` runs the program itself; `["CMD-SHELL", "one shell line"]` runs the line with `/bin/sh -c`.
+    """
 
     path: Annotated[str, Field(pattern=r"^/\S*$")] | None = None
-    command: list[str] | None = None
+    command: Annotated[list[str], Field(min_length=1)] | None = None
     interval_seconds: Annotated[int, Field(ge=5, le=300)] = 10
     timeout_seconds: Annotated[int, Field(ge=2, le=60)] = 5
     retries: Annotated[int, Field(ge=1, le=10)] = 5
@@ -132,7 +137,22 @@ class HealthCheck(Model):
             raise ValueError("set exactly one of `path` or `command`")
         if self.timeout_seconds >= self.interval_seconds:
             raise ValueError("timeoutSeconds must be less than intervalSeconds")
+        if self.command is not None:
+            form, rest = self.command[0], self.command[1:]
+            if form == "CMD-SHELL" and len(rest) != 1:
+                raise ValueError('command: "CMD-SHELL" takes exactly one string, the shell line to run')
+            if form == "CMD" and not rest:
+                raise ValueError('command: "CMD" needs the program to run after it')
+            if form == "NONE":
+                raise ValueError('command: "NONE" turns the check off, but every service needs one; give a command')
         return self
+
+    @property
+    def test(self) -> list[str] | None:
+        """The command in the form Docker's `HEALTHCHECK` and ECS's `healthCheck.command` both take."""
+        if self.command is None:
+            return None
+        return list(self.command) if self.command[0] in ("CMD", "CMD-SHELL") else ["CMD", *self.command]
 
 
 class Autoscaling(Model):
@@ -288,29 +308,6 @@ class StackConfig(Model):
     @property
     def protects_data(self) -> bool:
         return self.production if self.protect_data is None else self.protect_data
-
-    @property
-    def nat(self) -> str:
-        return self.network.nat or ("perAz" if self.production else "single")
-
-    @property
-    def flow_logs(self) -> bool:
-        return self.production if self.network.flow_logs is None else self.network.flow_logs
-
-    @property
-    def db_multi_az(self) -> bool:
-        assert self.database is not None
-        return self.production if self.database.multi_az is None else self.database.multi_az
-
-    @property
-    def broker_instance_type(self) -> str:
-        assert self.broker is not None
-        return self.broker.instance_type or ("mq.m5.large" if self.production else "mq.t3.micro")
-
-    @property
-    def broker_mode(self) -> str:
-        assert self.broker is not None
-        return self.broker.deployment_mode or ("CLUSTER_MULTI_AZ" if self.production else "SINGLE_INSTANCE")
 
     def services_in_dependency_order(self) -> list[Service]:
         """Every service after the services it depends on, otherwise in config order (rules reject cycles)."""

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from components.aws.network import port_ranges
+from components.aws.rules import port_ranges
 from tests.harness import Graph, run_stack
 
 VPC = "aws:ec2/vpc:Vpc"

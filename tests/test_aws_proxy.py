@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from config.rules import AWS_NAME_LIMIT
+from components.aws.limits import LOAD_BALANCER, TARGET_GROUP
 from tests.harness import Graph, run_stack
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
@@ -29,7 +29,7 @@ def listeners(graph: Graph) -> dict[int, dict]:
 def test_alb_is_public_in_the_public_subnets_and_drops_invalid_headers(request, stack):
     graph = request.getfixturevalue(stack)
     alb = graph.one(ALB)
-    assert alb.get("name") == f"{stack}-alb" and len(alb.get("name")) <= AWS_NAME_LIMIT
+    assert alb.get("name") == f"{stack}-alb" and LOAD_BALANCER.problem(alb.get("name")) is None
     assert alb.get("loadBalancerType") == "application" and alb.get("internal") is False
     public = {f"{s.name}-id" for s in graph.of_type("aws:ec2/subnet:Subnet") if s.get("tags")["tier"] == "public"}
     assert set(alb.get("subnets")) == public
@@ -129,7 +129,7 @@ def test_one_target_group_per_routed_service_named_within_limits(rich_graph, pro
     groups = {tg.get("name"): tg for tg in rich_graph.of_type(TG)}
     assert set(groups) == {"prod-frontend", "prod-api"}  # the worker has no route
     for name, tg in groups.items():
-        assert len(name) <= AWS_NAME_LIMIT
+        assert TARGET_GROUP.problem(name) is None
         assert tg.get("targetType") == "ip" and tg.get("protocol") == "HTTP"
         assert tg.get("vpcId") == "twinstack-network-vpc-id"
     assert groups["prod-api"].get("port") == 8000 and groups["prod-frontend"].get("port") == 3000

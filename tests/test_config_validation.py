@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from components.aws import defaults
 from config.load import ConfigError, load
 from tests.harness import ProgramError, run_config
 
@@ -102,7 +103,9 @@ CASES = [
     ("prod-short-backups", with_(backend="aws", database={"backupRetentionDays": 3},
                                  proxy={"tls": AWS_TLS, "routes": [{"path": "/", "service": "web"}]}), "prod",
      "twinstack:database.backupRetentionDays: must be at least 7 in production"),
-    ("aws-target-group-too-long", with_(backend="aws", services=[svc(name="resource-management-service")]),
+    # a target group exists for a routed service only
+    ("aws-target-group-too-long", with_(backend="aws", services=[svc(name="resource-management-service")],
+                                        proxy={"routes": [{"path": "/", "service": "resource-management-service"}]}),
      "castiel-dev", "twinstack:services[0].name: target group name 'castiel-dev-resource-management-service' is 39 "
      "characters, AWS allows 32: shorten the service name or twinstack:namePrefix"),
     ("aws-bad-bucket-name", with_(backend="aws", storage={"bucketName": "My_Bucket"}), "dev",
@@ -191,10 +194,10 @@ def test_environment_defaults_follow_the_stack_name():
     raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in with_(backend="aws", proxy={
         "tls": AWS_TLS, "routes": [{"path": "/", "service": "web"}]}).items()}
     prod = load("prod", raw).stack
-    assert (prod.environment, prod.protects_data, prod.nat, prod.flow_logs, prod.db_multi_az) == (
-        "production", True, "perAz", True, True)
+    assert (prod.environment, prod.protects_data, defaults.nat(prod), defaults.flow_logs(prod),
+            defaults.db_multi_az(prod)) == ("production", True, "perAz", True, True)
     staging = load("staging", raw).stack
-    assert (staging.environment, staging.protects_data, staging.nat, staging.db_multi_az) == (
+    assert (staging.environment, staging.protects_data, defaults.nat(staging), defaults.db_multi_az(staging)) == (
         "staging", False, "single", False)
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.aws.rules import target_group_name
 from config.load import load
-from config.rules import target_group_name
 from tests.harness import ROOT, Graph, Resource, run_stack, stack_file_config
 
 EXAMPLES = ("perseus", "pliers", "edusphere", "castiel", "agentlab")

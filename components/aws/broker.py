@@ -1,4 +1,9 @@
-"""Broker: Amazon MQ for RabbitMQ in the private subnets, reachable only from the app tier, over AMQPS."""
+"""Broker: Amazon MQ for RabbitMQ in the private subnets, reachable only from the app tier, over AMQPS.
+
+Amazon MQ encrypts RabbitMQ brokers at rest with an AWS-owned key and refuses a customer-managed one
+("encryptionOptions is not supported for RabbitMQ brokers"; see limits.RABBITMQ_VERSIONS), so unlike the other data
+parts the broker does not use the stack's KMS key.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from urllib.parse import urlparse
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import defaults
 from components.aws.secret_store import keep_secret, secret_ref
 from components.contracts import Binding, SecretEnv, amqp_url
 from config.model import StackConfig
@@ -20,23 +26,23 @@ class Broker(pulumi.ComponentResource):
         super().__init__("twinstack:aws:Broker", name, None, opts)
         assert stack.broker is not None
         broker, prefix = stack.broker, stack.name_prefix
-        clustered = stack.broker_mode == "CLUSTER_MULTI_AZ"
+        mode = defaults.broker_mode(stack)
+        clustered = mode == "CLUSTER_MULTI_AZ"
         self.broker_name = f"{prefix}-rabbitmq"
         self.broker = aws.mq.Broker(
             f"{name}-rabbitmq",
             broker_name=self.broker_name,
             engine_type="RabbitMQ",
             engine_version=broker.version,
-            host_instance_type=stack.broker_instance_type,
-            deployment_mode=stack.broker_mode,
+            host_instance_type=defaults.broker_instance_type(stack),
+            deployment_mode=mode,
             # A single-instance broker lives in one subnet; a cluster spreads over the AZs.
             subnet_ids=network.private_subnet_ids if clustered else network.private_subnet_ids[:1],
             security_groups=[network.security_groups["broker"].id],
             publicly_accessible=False,
             users=[{"username": broker.username, "password": pulumi.Output.secret(password)}],
-            encryption_options={"kms_key_id": network.key.arn, "use_aws_owned_key": False},
             logs={"general": True},
-            auto_minor_version_upgrade=True,
+            auto_minor_version_upgrade=True,  # required from RabbitMQ 3.13 on (botocore mq CreateBrokerRequest)
             maintenance_window_start_time={"day_of_week": "SUNDAY", "time_of_day": "05:00", "time_zone": "UTC"},
             opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data),
         )

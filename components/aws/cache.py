@@ -2,6 +2,10 @@
 
 Rotating the token (`twinstack:rotation.cache`) uses the ROTATE strategy: ElastiCache accepts the old and the new
 token until the next change, so tasks still holding the old REDIS_URL keep working while ECS rolls them.
+
+What the group may ask for depends on the engine version (`limits.RedisVersion`): TLS is on for every version, but only
+Redis OSS 7 takes `transitEncryptionMode`, and 6.0 delivers its slow log but no engine log. In production it has a
+replica in another AZ with automatic failover unless `cache.replicas` says otherwise (defaults.cache_replicas).
 """
 
 from __future__ import annotations
@@ -9,16 +13,13 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import defaults, limits
+from components.aws.rules import cache_node_ids
 from components.aws.secret_store import keep_secret, secret_ref
 from components.contracts import Binding, SecretEnv, redis_url
 from config.model import StackConfig
 
 PORT = 6379
-
-
-def engine_version(version: str) -> str:
-    """ElastiCache wants major.minor for Redis 6 and later; a bare major means its newest minor."""
-    return version if "." in version else {"6": "6.2", "7": "7.1"}[version]
 
 
 class Cache(pulumi.ComponentResource):
@@ -28,9 +29,13 @@ class Cache(pulumi.ComponentResource):
         assert stack.cache is not None
         cache, prefix = stack.cache, stack.name_prefix
         child = pulumi.ResourceOptions(parent=self)
-        replicated = cache.replicas > 0
+        replicas = defaults.cache_replicas(stack)
+        replicated = replicas > 0
+        engine_version = limits.redis_engine_version(cache.version)
+        assert engine_version is not None  # rules.check refused any other version
+        offers = limits.REDIS_VERSIONS[engine_version]
         self.replication_group_id = f"{prefix}-redis"
-        self.node_ids = [f"{self.replication_group_id}-{i + 1:03d}" for i in range(1 + cache.replicas)]
+        self.node_ids = cache_node_ids(stack)
 
         subnets = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=network.private_subnet_ids,
                                               description=f"{prefix} Redis: private subnets only", opts=child)
@@ -42,16 +47,17 @@ class Cache(pulumi.ComponentResource):
             replication_group_id=self.replication_group_id,
             description=f"{prefix} Redis",
             engine="redis",
-            engine_version=engine_version(cache.version),
+            engine_version=engine_version,
             node_type=cache.node_type,
-            num_cache_clusters=1 + cache.replicas,
+            num_cache_clusters=1 + replicas,
             port=PORT,
             subnet_group_name=subnets.id,
             security_group_ids=[network.security_groups["cache"].id],
             at_rest_encryption_enabled=True,
             kms_key_id=network.key.arn,
             transit_encryption_enabled=True,
-            transit_encryption_mode="required",
+            # TLS only (no plaintext fallback) where the version can say so; TLS is on either way.
+            transit_encryption_mode="required" if offers.transit_encryption_mode else None,
             auth_token=password,
             auth_token_update_strategy="ROTATE",
             automatic_failover_enabled=replicated,
@@ -64,7 +70,7 @@ class Cache(pulumi.ComponentResource):
             log_delivery_configurations=[
                 {"destination": logs.name, "destination_type": "cloudwatch-logs", "log_format": "json",
                  "log_type": log_type}
-                for log_type in ("slow-log", "engine-log")
+                for log_type in offers.log_types
             ],
             opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import defaults
 from components.aws.policy import assume_role
 from components.aws.secret_store import keep_secret, secret_ref
 from components.contracts import Binding, SecretEnv, postgres_url
@@ -87,7 +88,7 @@ class Database(pulumi.ComponentResource):
             max_allocated_storage=db.max_allocated_storage_gb,
             storage_encrypted=True,
             kms_key_id=network.key.arn,
-            multi_az=stack.db_multi_az,
+            multi_az=defaults.db_multi_az(stack),
             backup_retention_period=db.backup_retention_days,
             backup_window="03:00-03:30",
             maintenance_window="sun:04:00-sun:05:00",

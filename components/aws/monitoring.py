@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.policy import document
+from components.aws.rules import ALB_ALARM_ROLES, CACHE_NODE_ALARMS, DATABASE_ALARM_ROLES, service_alarm_roles
 from config.model import StackConfig
 
 # GiB of memory by instance size for general-purpose and burstable classes; memory-optimised families have twice as
@@ -66,20 +67,24 @@ class Monitoring(pulumi.ComponentResource):
                 treat_missing_data="notBreaching", alarm_actions=[self.topic.arn], ok_actions=[self.topic.arn],
                 opts=child))
 
+        # Alarm names are `<prefix>-<role>`; rules.py derives the same roles to refuse a service whose alarms would
+        # take a name already in use.
+        target_5xx, elb_5xx, latency = ALB_ALARM_ROLES
         alb = {"LoadBalancer": proxy.arn_suffix}
-        alarm("alb-target-5xx", f"Services answered {mon.error_rate_alarm_count}+ 5xx in 5 minutes",
+        alarm(target_5xx, f"Services answered {mon.error_rate_alarm_count}+ 5xx in 5 minutes",
               "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, mon.error_rate_alarm_count, statistic="Sum",
               period=300, evaluations=1, datapoints=1)
-        alarm("alb-elb-5xx", f"The load balancer answered {mon.error_rate_alarm_count}+ 5xx in 5 minutes "
+        alarm(elb_5xx, f"The load balancer answered {mon.error_rate_alarm_count}+ 5xx in 5 minutes "
               "(no healthy target, timeouts)", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb,
               mon.error_rate_alarm_count, statistic="Sum", period=300, evaluations=1, datapoints=1)
-        alarm("alb-latency", f"p95 response time above {mon.latency_alarm_seconds}s", "AWS/ApplicationELB",
+        alarm(latency, f"p95 response time above {mon.latency_alarm_seconds}s", "AWS/ApplicationELB",
               "TargetResponseTime", alb, mon.latency_alarm_seconds, statistic=None, extended_statistic="p95")
         for svc_name in services.services:
             ecs = {"ClusterName": services.cluster.name, "ServiceName": svc_name}
-            alarm(f"{svc_name}-cpu", f"{svc_name}: CPU above {mon.cpu_alarm_percent}%", "AWS/ECS", "CPUUtilization",
+            cpu, memory = service_alarm_roles(svc_name)
+            alarm(cpu, f"{svc_name}: CPU above {mon.cpu_alarm_percent}%", "AWS/ECS", "CPUUtilization",
                   ecs, mon.cpu_alarm_percent)
-            alarm(f"{svc_name}-memory", f"{svc_name}: memory above {mon.memory_alarm_percent}%", "AWS/ECS",
+            alarm(memory, f"{svc_name}: memory above {mon.memory_alarm_percent}%", "AWS/ECS",
                   "MemoryUtilization", ecs, mon.memory_alarm_percent)
 
         database, cache = parts.get("database"), parts.get("cache")
@@ -89,20 +94,22 @@ class Monitoring(pulumi.ComponentResource):
             rds = {"DBInstanceIdentifier": database.identifier}
             connections = int(rds_max_connections(db.instance_class) * 0.8)
             free_bytes = db.allocated_storage_gb * 1024**3 // 10
-            alarm("db-cpu", f"PostgreSQL CPU above {mon.cpu_alarm_percent}%", "AWS/RDS", "CPUUtilization", rds,
+            cpu, connections_role, free_storage = DATABASE_ALARM_ROLES
+            alarm(cpu, f"PostgreSQL CPU above {mon.cpu_alarm_percent}%", "AWS/RDS", "CPUUtilization", rds,
                   mon.cpu_alarm_percent)
-            alarm("db-connections", f"PostgreSQL connections at 80% of the class's default max_connections "
+            alarm(connections_role, f"PostgreSQL connections at 80% of the class's default max_connections "
                   f"({connections})", "AWS/RDS", "DatabaseConnections", rds, connections)
-            alarm("db-free-storage", "PostgreSQL free storage below 10% of the allocated size", "AWS/RDS",
+            alarm(free_storage, "PostgreSQL free storage below 10% of the allocated size", "AWS/RDS",
                   "FreeStorageSpace", rds, free_bytes, comparison="LessThanOrEqualToThreshold")
         if cache is not None:
+            node_cpu, node_memory, node_evictions = CACHE_NODE_ALARMS
             for node in cache.node_ids:
                 redis, role = {"CacheClusterId": node}, node.removeprefix(f"{prefix}-")
-                alarm(f"{role}-cpu", f"Redis {node}: engine CPU above {mon.cpu_alarm_percent}%",
+                alarm(f"{role}-{node_cpu}", f"Redis {node}: engine CPU above {mon.cpu_alarm_percent}%",
                       "AWS/ElastiCache", "EngineCPUUtilization", redis, mon.cpu_alarm_percent)
-                alarm(f"{role}-memory", f"Redis {node}: memory above {mon.memory_alarm_percent}%",
+                alarm(f"{role}-{node_memory}", f"Redis {node}: memory above {mon.memory_alarm_percent}%",
                       "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", redis, mon.memory_alarm_percent)
-                alarm(f"{role}-evictions", f"Redis {node} evicted keys: memory is full", "AWS/ElastiCache",
+                alarm(f"{role}-{node_evictions}", f"Redis {node} evicted keys: memory is full", "AWS/ElastiCache",
                       "Evictions", redis, 1, statistic="Sum", period=300, evaluations=1, datapoints=1)
 
         body = pulumi.Output.all(account.region, proxy.arn_suffix, services.cluster.name).apply(

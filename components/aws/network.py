@@ -12,9 +12,10 @@ import math
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import defaults
 from components.aws.key import StackKey
 from components.aws.policy import Account, assume_role, document
-from components.aws.proxy import routed_services
+from components.aws.rules import port_ranges, routed_services
 from config.model import StackConfig
 
 # The ports the data tier listens on, and what each part's security group is called.
@@ -28,28 +29,6 @@ def subnet_cidrs(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
     """(private, public) subnet blocks, one of each per AZ, all the same size."""
     blocks = list(ipaddress.ip_network(cidr).subnets(prefixlen_diff=math.ceil(math.log2(2 * az_count))))
     return [str(b) for b in blocks[:az_count]], [str(b) for b in blocks[az_count:2 * az_count]]
-
-
-def port_ranges(ports: dict[str, int]) -> list[tuple[tuple[int, int], str, str]]:
-    """Services' ports ({service: port}) as runs of consecutive ports: ((from, to), "3001-3020", who listens).
-
-    One rule per run opens exactly the same ports as one rule per port, in fewer rules: AWS allows 60 inbound rules
-    per security group, and Castiel's 21 services on 3000-3020 need one, not 21. Descriptions name the services while
-    they fit EC2's 255 characters, and count them otherwise.
-    """
-    runs: list[list[int]] = []
-    for port in sorted(set(ports.values())):
-        if runs and port == runs[-1][-1] + 1:
-            runs[-1].append(port)
-        else:
-            runs.append([port])
-    out = []
-    for run in runs:
-        users = [name for name, port in ports.items() if port in run]
-        who = ", ".join(users) if len(", ".join(users)) <= 150 else f"{len(users)} services"
-        label = str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}"
-        out.append(((run[0], run[-1]), label, who))
-    return out
 
 
 class Network(pulumi.ComponentResource):
@@ -103,9 +82,9 @@ class Network(pulumi.ComponentResource):
 
         self.nat_gateways = self._nat(name, stack, igw, child)
         self.security_groups = self._security_groups(name, stack, child)
-        self.endpoints = self._endpoints(name, stack, child) if stack.nat == "none" else {}
+        self.endpoints = self._endpoints(name, stack, child) if defaults.nat(stack) == "none" else {}
         self._app_egress(name, stack, child)
-        if stack.flow_logs:
+        if defaults.flow_logs(stack):
             self._flow_logs(name, stack, child)
 
         self.vpc_id: pulumi.Output[str] = self.vpc.id
@@ -120,7 +99,7 @@ class Network(pulumi.ComponentResource):
 
     def _nat(self, name: str, stack: StackConfig, igw: aws.ec2.InternetGateway,
              child: pulumi.ResourceOptions) -> list[aws.ec2.NatGateway]:
-        count = {"none": 0, "single": 1, "perAz": stack.network.az_count}[stack.nat]
+        count = {"none": 0, "single": 1, "perAz": stack.network.az_count}[defaults.nat(stack)]
         gateways = []
         for i in range(count):
             az = chr(ord("a") + i)
@@ -145,7 +124,7 @@ class Network(pulumi.ComponentResource):
         for tier, part in DATA_TIERS.items():
             if getattr(stack, part) is not None:
                 tiers[tier] = f"{part.capitalize()}: only from the app tier"
-        if stack.nat == "none":
+        if defaults.nat(stack) == "none":
             tiers["endpoints"] = "VPC interface endpoints: HTTPS from the app tier"
         groups = {
             tier: aws.ec2.SecurityGroup(f"{name}-{tier}-sg", vpc_id=self.vpc.id, description=description,
@@ -193,7 +172,7 @@ class Network(pulumi.ComponentResource):
 
     def _app_egress(self, name: str, stack: StackConfig, child: pulumi.ResourceOptions) -> None:
         app = self.security_groups["app"].id
-        if stack.nat == "none":
+        if defaults.nat(stack) == "none":
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-app-out-endpoints", security_group_id=app, ip_protocol="tcp", from_port=443, to_port=443,
                 referenced_security_group_id=self.security_groups["endpoints"].id,

@@ -13,30 +13,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.policy import document
+from components.aws.rules import alb_name, path_patterns, route_service, routed_services, target_group_name
 from components.aws.storage import tls_only_statements
-from config.model import Route, StackConfig
-from config.rules import alb_name, target_group_name
+from config.model import StackConfig
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-
-
-def route_service(stack: StackConfig, route: Route) -> str:
-    """The service a route forwards to. An ALB cannot serve files, so a `volume` route goes to the service that
-    declares that volume (its writer first), which must serve those files itself on AWS."""
-    if route.service is not None:
-        return route.service
-    declaring = [(v.read_only, s.name) for s in stack.services for v in s.volumes if v.name == route.volume]
-    return sorted(declaring)[0][1]
-
-
-def routed_services(stack: StackConfig) -> list[str]:
-    """Services behind the ALB, in route order, each once."""
-    return list(dict.fromkeys(route_service(stack, r) for r in stack.proxy.routes))
-
-
-def path_patterns(path: str) -> list[str]:
-    base = path.rstrip("/")
-    return ["/*"] if not base else [base, f"{base}/*"]
 
 
 def route_slug(path: str) -> str:
@@ -116,6 +97,7 @@ class Proxy(pulumi.ComponentResource):
         slugs: set[str] = set()
         for rank, route in enumerate(by_specificity):
             svc_name = route_service(stack, route)
+            assert svc_name is not None  # config rules refuse a route to no service
             slug = route_slug(route.path)
             slug = slug if slug not in slugs else f"{slug}-{rank}"
             slugs.add(slug)

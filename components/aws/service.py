@@ -17,13 +17,13 @@ import pulumi_aws as aws
 
 from components.aws.image import Image
 from components.aws.policy import assume_role, document
+from components.aws.rules import MIGRATION_CONTAINER
 from components.aws.secret_store import secret_arn
 from components.contracts import Binding, SecretEnv
 from config import model
 from config.model import StackConfig
 
 ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}
-MIGRATION = "migrate"
 TMP_VOLUME = "tmp"
 
 
@@ -31,8 +31,8 @@ def health_check(svc: model.Service) -> dict:
     """The container health check ECS runs: the configured command, or an HTTP GET on the service's own port tried
     with whichever client the image has (wget, curl, python3, node); each missing client fails over to the next."""
     hc = svc.health_check
-    if hc.command:
-        command = ["CMD", *hc.command]
+    if hc.test is not None:
+        command = hc.test
     else:
         url = f"http://127.0.0.1:{svc.port}{hc.path}"
         python = f"import urllib.request; urllib.request.urlopen({json.dumps(url)}, timeout={hc.timeout_seconds})"
@@ -88,9 +88,9 @@ def container_definitions(svc: model.Service, image: str, env: Mapping[str, str]
     if svc.migration:
         # Runs to completion before every start of the main container; a failure stops the task, and the
         # deployment circuit breaker rolls the service back.
-        migrate = container(MIGRATION, MIGRATION)
+        migrate = container(MIGRATION_CONTAINER, MIGRATION_CONTAINER)
         migrate.update(essential=False, command=svc.migration.command)
-        main["dependsOn"] = [{"containerName": MIGRATION, "condition": "SUCCESS"}]
+        main["dependsOn"] = [{"containerName": MIGRATION_CONTAINER, "condition": "SUCCESS"}]
         definitions.insert(0, migrate)
     return json.dumps(definitions, sort_keys=True)
 

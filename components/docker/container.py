@@ -78,11 +78,8 @@ def service_probe(check: HealthCheck, port: int) -> Probe:
               "start_period": check.start_period_seconds}
     if check.path is not None:
         return http_probe(port, check.path, **timing)
-    assert check.command is not None
-    command = check.command
-    if command[0] in ("CMD", "CMD-SHELL"):
-        return Probe(test=list(command), **timing)
-    return Probe(test=["CMD", *command], **timing)
+    assert check.test is not None
+    return Probe(test=check.test, **timing)
 
 
 def env_list(plain: Mapping[str, pulumi.Input[str]],

@@ -19,8 +19,8 @@ from components.docker.container import (
     volume_options,
 )
 from components.docker.network import Network
+from components.docker.rules import service_segments
 from config.model import StackConfig
-from config.rules import service_segments
 
 PROMETHEUS_IMAGE = "prom/prometheus:v2.55.1"
 GRAFANA_IMAGE = "grafana/grafana-oss:11.3.1"

@@ -20,9 +20,9 @@ from components.docker.container import (
     succeeded,
 )
 from components.docker.network import Network
+from components.docker.rules import service_segments
 from config import model
 from config.model import StackConfig
-from config.rules import service_segments
 
 
 def container_name(svc: model.Service, replica: int) -> str:
