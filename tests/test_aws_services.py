@@ -363,7 +363,7 @@ def test_services_wait_for_their_data_and_dependencies(rich_graph):
     api, worker = ecs_service(rich_graph, "api"), ecs_service(rich_graph, "worker")
     for data in ("aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup",
                  "aws:mq/broker:Broker", "aws:s3/bucket:Bucket"):
-        assert rich_graph.depends_on(api, rich_graph.one(data, "storage" if "s3" in data else ""))
+        assert rich_graph.depends_on(api, rich_graph.one(data, "storage-bucket" if "s3" in data else ""))
     assert rich_graph.depends_on(worker, api) and not rich_graph.depends_on(api, worker)
     # like Compose's service_healthy: a service others depend on is created only once it is stable
     assert api.get("waitForSteadyState") is True and worker.get("waitForSteadyState") is False

@@ -572,6 +572,14 @@ CASES = [
             "securityGroupId": "db-id", "cidrIpv4": "10.0.0.0/8", "ipProtocol": "tcp", "fromPort": 5432,
             "toPort": 5432, "description": "vpc"}, refs={"securityGroupId": [w["db_sg"]]}))),
     Case("log-group-retention", "forever", aws_world, removing("logs", "retentionInDays")),
+    Case("aws-limits", "internal-alb-name", aws_world, setting("alb", "name", "internal-web")),
+    Case("aws-limits", "redis-6-transit-mode", aws_world, lambda w: w["redis"].inputs.update(
+        engine="redis", engineVersion="6.2", transitEncryptionMode="required")),
+    Case("aws-limits", "rabbitmq-customer-key", aws_world, lambda w: w["mq"].inputs.update(
+        engineType="RabbitMQ", engineVersion="3.13", hostInstanceType="mq.m5.large", autoMinorVersionUpgrade=True,
+        encryptionOptions={"kmsKeyId": "arn:aws:kms:us-east-1:1:key/k", "useAwsOwnedKey": False})),
+    Case("aws-limits", "health-check-cmd-cmd-shell", aws_world, setting("task", "containerDefinitions", containers_json(
+        {**app_container(), "healthCheck": {"command": ["CMD", "CMD-SHELL", "true"]}}))),
     Case("docker-no-privileged", "privileged", docker_world, setting("proxy", "privileged", True)),
     Case("docker-no-new-privileges", "missing", docker_world, setting("redis", "securityOpts", [])),
     Case("docker-health-checks", "missing", docker_world, removing("postgres", "healthcheck")),

@@ -30,6 +30,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.aws.limits import GraphProblem, Record, graph_problems
+
 ROOT = Path(__file__).resolve().parent.parent  # the project root
 PROJECT = "twinstack"
 SECRET = "__secret__"
@@ -137,6 +139,11 @@ class Graph:
 
     def custom(self) -> list[Resource]:
         return [r for r in self.resources if r.custom]
+
+    def aws_limit_problems(self, service_names: list[str] | tuple[str, ...] = ()) -> list[GraphProblem]:
+        """The AWS limits this graph breaks (components/aws/limits.py), each naming the config that caused it."""
+        return graph_problems([Record(r.urn, r.type, r.name, reveal(r.inputs), r.property_dependencies)
+                               for r in self.custom()], service_names)
 
 
 def reveal(v: Any) -> Any:

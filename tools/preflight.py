@@ -1,11 +1,14 @@
-"""Checks before `make up`: the Pulumi CLI, a Docker daemon for docker stacks, and a valid config.
+"""Checks before `make up`: the Pulumi CLI, a Docker daemon for docker stacks, a valid config, and for AWS stacks a
+graph within AWS's limits.
 
     python -m tools.preflight dev                     # check the dev stack
     python -m tools.preflight dev --example castiel   # copy examples/castiel.yaml to Pulumi.castiel.yaml, check it
     python -m tools.preflight dev --example castiel --stack-name   # print the stack name `make up` should use
 
 Exits 1 with one line per missing piece, saying how to get it. Validation runs the real config loader offline, so a
-typo is reported before Pulumi starts.
+typo is reported before Pulumi starts; on AWS it then records the program's graph under mocks and checks what only
+the whole graph shows (policy and task definition sizes, rules per security group or load balancer, duplicate names)
+against `components/aws/limits.py`, naming the config key that caused each problem.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def docker_daemon_problem(docker_host: str | None) -> str | None:
 
 def check(stack: str, example: str | None) -> tuple[str, list[str]]:
     from config.load import ConfigError, load
-    from tools.graph import stack_file_config
+    from tools.graph import ProgramError, run_program, stack_file_config
 
     name, path, problems = stack_file(stack, example)
     if problems:
@@ -69,7 +72,7 @@ def check(stack: str, example: str | None) -> tuple[str, list[str]]:
         problems.append("the Pulumi CLI is not installed: curl -fsSL https://get.pulumi.com | sh  (or brew install pulumi)")
     if not path.exists():
         return name, [*problems, f"no stack file {path.name}"]
-    config, _ = stack_file_config(path)
+    config, secret_keys = stack_file_config(path)
     raw = {k.split(":", 1)[1]: v if isinstance(v, str) else json.dumps(v)
            for k, v in config.items() if k.startswith("twinstack:")}
     try:
@@ -78,6 +81,12 @@ def check(stack: str, example: str | None) -> tuple[str, list[str]]:
         return name, [*problems, str(e)]
     if stack_cfg.backend == "docker" and (bad := docker_daemon_problem(stack_cfg.docker_host)):
         problems.append(bad)
+    if stack_cfg.backend == "aws":
+        try:
+            graph = run_program(config, secret_keys, name)
+        except ProgramError as e:
+            return name, [*problems, f"the program failed under mocks: {e}"]
+        problems += [str(p) for p in graph.aws_limit_problems([s.name for s in stack_cfg.services])]
     if stack_cfg.backend == "aws" and not (os.environ.get("AWS_PROFILE") or os.environ.get("AWS_ACCESS_KEY_ID")
                                            or (Path.home() / ".aws").exists()):
         problems.append("no AWS credentials found (AWS_PROFILE, AWS_ACCESS_KEY_ID or ~/.aws): run `aws configure`")

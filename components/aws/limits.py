@@ -329,6 +329,7 @@ class GraphProblem:
     config: str
     resource: str
     message: str
+    urn: str
 
     def __str__(self) -> str:
         return f"twinstack:{self.config}: {self.message} ({self.resource})"
@@ -342,7 +343,8 @@ def graph_problems(records: Iterable[Record], service_names: Sequence[str] = ())
     problems: list[GraphProblem] = []
 
     def report(record: Record, message: str) -> None:
-        problems.append(GraphProblem(blame(record), f"{record.type.rsplit(':', 1)[-1]} {record.name}", message))
+        problems.append(GraphProblem(blame(record), f"{record.type.rsplit(':', 1)[-1]} {record.name}", message,
+                                     record.urn))
 
     _names(records, report)
     _duplicates(records, report)

@@ -12,9 +12,8 @@ import re
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.policy import document
 from components.aws.rules import alb_name, path_patterns, route_service, routed_services, target_group_name
-from components.aws.storage import tls_only_statements
+from components.aws.storage import log_bucket
 from config.model import StackConfig
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -145,37 +144,15 @@ class Proxy(pulumi.ComponentResource):
         return validation.certificate_arn
 
     def _access_log_bucket(self, name: str, stack: StackConfig, network) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
-        child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(f"{name}-access-logs", bucket_prefix=f"{stack.name_prefix}-alb-logs-",
-                               force_destroy=not stack.production,
-                               opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data))
-        public_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-access-logs-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=child)
-        aws.s3.BucketOwnershipControls(f"{name}-access-logs-ownership", bucket=bucket.id,
-                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
-        # ALB log delivery writes only to SSE-S3 buckets; a KMS key is not an option here.
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-access-logs-encryption", bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=child)
-        aws.s3.BucketVersioning(f"{name}-access-logs-versioning", bucket=bucket.id,
-                                versioning_configuration={"status": "Enabled"}, opts=child)
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-access-logs-lifecycle", bucket=bucket.id,
-            rules=[{"id": "expire-logs", "status": "Enabled", "filter": {},
-                    "expiration": {"days": stack.monitoring.log_retention_days},
-                    "noncurrent_version_expiration": {"noncurrent_days": 1},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1}}],
-            opts=child)
         elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOptions(parent=self))
-        objects = pulumi.Output.concat(bucket.arn, "/alb/AWSLogs/", network.account.id, "/*")
-        policy = aws.s3.BucketPolicy(f"{name}-access-logs-policy", bucket=bucket.id, policy=document([
+
+        def writers(bucket_arn: pulumi.Output[str]) -> list[dict]:
+            objects = pulumi.Output.concat(bucket_arn, "/alb/AWSLogs/", network.account.id, "/*")
             # Regions older than August 2022 deliver as the regional ELB account, newer ones as the service.
-            {"Sid": "ElbAccountDelivers", "Effect": "Allow", "Principal": {"AWS": elb_account.arn},
-             "Action": "s3:PutObject", "Resource": objects},
-            {"Sid": "ElbServiceDelivers", "Effect": "Allow",
-             "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-             "Action": "s3:PutObject", "Resource": objects},
-            *tls_only_statements(bucket.arn),
-        ]), opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]))
-        return bucket, policy
+            return [{"Sid": "ElbAccountDelivers", "Effect": "Allow", "Principal": {"AWS": elb_account.arn},
+                     "Action": "s3:PutObject", "Resource": objects},
+                    {"Sid": "ElbServiceDelivers", "Effect": "Allow",
+                     "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                     "Action": "s3:PutObject", "Resource": objects}]
+
+        return log_bucket(f"{name}-access-logs", stack, f"{stack.name_prefix}-alb-logs-", writers, self)

@@ -1,4 +1,5 @@
-"""Storage: the workspace as an S3 bucket: private, owner-enforced, KMS-encrypted, versioned, TLS-only.
+"""Storage: the workspace as an S3 bucket: private, owner-enforced, KMS-encrypted, versioned, TLS-only, and in
+production with server access logs in a log bucket of its own (Checkov CKV_AWS_18).
 
 Services that `use` storage get `STORAGE_URL=s3://<bucket>` and `STORAGE_BUCKET`, and a task-role policy for objects
 in this bucket only. Docker shared volumes (`services[].volumes`) are not storage here: on Fargate each becomes an
@@ -6,6 +7,8 @@ ephemeral volume inside its own service's task (see service.py), so without `twi
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
@@ -24,6 +27,41 @@ def tls_only_statements(bucket_arn: pulumi.Input[str]) -> list[dict]:
         {"Sid": "DenyOutdatedTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
          "Resource": resources, "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
     ]
+
+
+def log_bucket(name: str, stack: StackConfig, bucket_prefix: str,
+               writers: Callable[[pulumi.Output[str]], list[dict]],
+               parent: pulumi.Resource) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+    """A bucket that receives an AWS service's logs: private, owner-enforced, versioned, TLS-only, expiring after the
+    stack's log retention. `writers` are the policy statements letting the service deliver (given the bucket's ARN).
+
+    Encrypted with SSE-S3, not the stack's KMS key: ALB access logs and S3 server access logs are delivered only to
+    SSE-S3 buckets. A log bucket has no access logging of its own (it would log its own deliveries).
+    """
+    child = pulumi.ResourceOptions(parent=parent)
+    bucket = aws.s3.Bucket(name, bucket_prefix=bucket_prefix, force_destroy=not stack.production,
+                           opts=pulumi.ResourceOptions(parent=parent, protect=stack.protects_data))
+    public_block = aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+        ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+    aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
+                                   rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption", bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=child)
+    aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
+                            versioning_configuration={"status": "Enabled"}, opts=child)
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-lifecycle", bucket=bucket.id,
+        rules=[{"id": "expire-logs", "status": "Enabled", "filter": {},
+                "expiration": {"days": stack.monitoring.log_retention_days},
+                "noncurrent_version_expiration": {"noncurrent_days": 1},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 1}}],
+        opts=child)
+    policy = aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id,
+                                 policy=document([*writers(bucket.arn), *tls_only_statements(bucket.arn)]),
+                                 opts=pulumi.ResourceOptions(parent=parent, depends_on=[public_block]))
+    return bucket, policy
 
 
 class Storage(pulumi.ComponentResource):
@@ -71,6 +109,8 @@ class Storage(pulumi.ComponentResource):
             opts=child)
         aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket, policy=document(tls_only_statements(self.bucket.arn)),
                             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]))
+        if stack.production:
+            self._access_logs(name, stack, network)
 
         self.task_policy = document([
             {"Sid": "ListWorkspace", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
@@ -89,3 +129,22 @@ class Storage(pulumi.ComponentResource):
             depends_on=[self.bucket],
         )
         self.register_outputs({"bucket": self.bucket.bucket, "bucketArn": self.bucket.arn})
+
+    def _access_logs(self, name: str, stack: StackConfig, network) -> None:
+        """S3 server access logs of the workspace, delivered by the logging service to a log bucket under
+        `workspace/` (AmazonS3/latest/userguide/enable-server-access-logging.html: a bucket policy for
+        logging.s3.amazonaws.com, limited to this source bucket and account)."""
+        assert self.bucket is not None
+        source = self.bucket
+
+        def writers(bucket_arn: pulumi.Output[str]) -> list[dict]:
+            return [{"Sid": "S3ServerAccessLogsOfTheWorkspace", "Effect": "Allow",
+                     "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+                     "Resource": pulumi.Output.concat(bucket_arn, "/workspace/*"),
+                     "Condition": {"ArnLike": {"aws:SourceArn": source.arn},
+                                   "StringEquals": {"aws:SourceAccount": network.account.id}}}]
+
+        logs, policy = log_bucket(f"{name}-logs", stack, f"{stack.name_prefix}-workspace-logs-", writers, self)
+        aws.s3.BucketLogging(f"{name}-access-logging", bucket=source.id, target_bucket=logs.id,
+                             target_prefix="workspace/",
+                             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))

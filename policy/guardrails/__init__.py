@@ -18,11 +18,12 @@ dependencies, which are known even in a preview.
 
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
-from . import aws_compute, aws_data, aws_network, docker
+from . import aws_compute, aws_data, aws_limits, aws_network, docker
 
 POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     *aws_data.POLICIES,
     *aws_compute.POLICIES,
     *aws_network.POLICIES,
+    *aws_limits.POLICIES,
     *docker.POLICIES,
 ]
