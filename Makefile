@@ -30,12 +30,15 @@ $(MERMAID):
 	@command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix .cache/mermaid \
 	  mermaid@11.12.1 jsdom@24.1.3 || echo "npm missing or failed: the Mermaid parser test will be skipped and say so"
 
-# Debian's nginx checks the generated proxy configs with a real `nginx -t`.
+# Debian's nginx checks the generated proxy configs with a real `nginx -t`; Checkov, pinned, in its own venv
+# (.cache/checkov) checks the production AWS graphs as Terraform plans, offline.
 install: $(VENV)/.installed $(MERMAID)
 	@command -v nginx >/dev/null || command -v /usr/sbin/nginx >/dev/null || { \
 	  echo "installing Debian's nginx-light for the proxy config check (nginx -t)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
 	  || echo "could not install nginx: the nginx -t tests will be skipped and say so"; }
+	@PYTHON=$(PYTHON) bash scripts/install-checkov.sh \
+	  || echo "could not install Checkov: tests/test_checkov.py will be skipped and say why"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -564,36 +564,31 @@ def rabbitmq_problems(inputs: Mapping[str, Any]) -> list[str]:
 
 
 class _Blame:
-    """Which config key made a resource, read from its URN's component chain and its logical name."""
+    """Which config key made a resource, read from its logical name: Platform names each part's resources
+    `<platform>-<part>-...`, and a service's `<platform>-services-<service>-...` (its alarms
+    `<platform>-monitoring-<service>-...`, its target group `<platform>-proxy-<service>`)."""
 
-    PARTS = {"Database": "database", "Cache": "cache", "Broker": "broker", "Storage": "storage",
-             "SecretStore": "secrets", "StackKey": "namePrefix", "Monitoring": "monitoring", "Proxy": "proxy",
-             "Network": "network"}
+    PARTS = {"database": "database", "cache": "cache", "broker": "broker", "storage": "storage",
+             "app-secrets": "secrets", "secrets": "generatedSecrets", "monitoring": "monitoring", "proxy": "proxy",
+             "network": "network"}
 
     def __init__(self, service_names: Sequence[str]):
         # longest first, so `api-v2` wins over `api` for `twinstack-services-api-v2-task`
         self.services = sorted(((n, i) for i, n in enumerate(service_names)), key=lambda p: -len(p[0]))
 
-    def service(self, logical: str, component: str) -> str | None:
-        for name, i in self.services:
-            if logical.startswith(f"{component}-{name}-") or logical == f"{component}-{name}":
-                return f"services[{i}]"
-        return None
-
     def __call__(self, record: Record) -> str:
-        chain = record.urn.split("::")[2].split("$") if record.urn.count("::") >= 3 else []
-        kinds = [t.rsplit(":", 1)[-1] for t in chain if t.startswith("twinstack:")]
-        component = record.name.split("-", 1)[0]  # the Platform's name: every logical name starts with it
-        for kind, prefix in (("Services", "services"), ("Monitoring", "monitoring"), ("Proxy", "proxy")):
-            if kind in kinds:
-                found = self.service(record.name, f"{component}-{prefix}")
-                if found:
-                    return found
-        if "ListenerRule" in record.type or "listenerRule" in record.type:
+        _, _, rest = record.name.partition("-")
+        for part in ("services", "monitoring", "proxy"):
+            if rest.startswith(f"{part}-"):
+                tail = rest[len(part) + 1:]
+                for name, i in self.services:
+                    if tail == name or tail.startswith(f"{name}-"):
+                        return f"services[{i}]"
+        if "ListenerRule" in record.type:
             return "proxy.routes"
-        if "securityGroup" in record.type:
-            return "services (ports)"
-        for kind in reversed(kinds):
-            if kind in self.PARTS:
-                return self.PARTS[kind]
-        return "services" if "Services" in kinds else "namePrefix"
+        if "securityGroup" in record.type or "SecurityGroup" in record.type:
+            return "services (their ports)"
+        for part in sorted(self.PARTS, key=len, reverse=True):
+            if rest.startswith(f"{part}-"):
+                return self.PARTS[part]
+        return "services" if rest.startswith("services-") else "namePrefix"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from components.aws import defaults, limits
-from config.model import Route, Service, StackConfig
+from config.model import Route, StackConfig
 
 Problem = tuple[str, str]
 
@@ -129,7 +129,7 @@ def part_alarm_roles(stack: StackConfig) -> dict[str, str]:
 def check(stack: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
     for rule in (_stack_names, _service_names, _secret_names, _fargate, _routes, _security_groups, _vpc, _tls,
-                 _database, _cache, _broker, _docker_only, _replicas):
+                 _database, _cache, _broker, _docker_only, _replicas, _sizes):
         problems.extend(rule(stack))
     return problems
 
@@ -351,5 +351,33 @@ def _replicas(stack: StackConfig) -> Iterator[Problem]:
             yield f"services[{i}].replicas", f"{svc.replicas} exceeds autoscaling.max {svc.autoscaling.max}"
 
 
-def uses_storage(stack: StackConfig, svc: Service) -> bool:
-    return "storage" in svc.uses and stack.storage is not None
+# Upper bounds of what a service's secrets and env add to its execution policy and task definition, so that a
+# config that would break those limits is refused before anything exists (the recorded graph is checked exactly by
+# limits.graph_problems). A secret's ARN: partition, the longest region name, account, `secret:`, its name and the
+# provider's 26-character suffix, and the 7 characters Secrets Manager appends.
+ARN_OVERHEAD = len("arn:aws-us-gov:secretsmanager:ap-southeast-5:123456789012:secret:") + limits.PREFIX_SUFFIX + 7
+POLICY_OVERHEAD = 1_500  # the statements around the secret ARNs: logs, image pulls, KMS (measured: about 900)
+TASK_OVERHEAD = 4_096  # a container's fixed fields: logging, mounts, health check, port mappings (measured: about 2 KiB)
+PART_SECRETS = {"database": ("DATABASE_URL", "PGPASSWORD"), "cache": ("REDIS_URL",), "broker": ("AMQP_URL",)}
+
+
+def _sizes(stack: StackConfig) -> Iterator[Problem]:
+    p = stack.name_prefix
+    for i, svc in enumerate(stack.services):
+        secrets = {f"{p}/app/{name}" for name in [*svc.secrets, *svc.optional_secrets]}
+        secrets |= {f"{p}/{part}" for part in svc.uses if part in PART_SECRETS}
+        policy = POLICY_OVERHEAD + sum(len(s) + ARN_OVERHEAD + 3 for s in secrets)
+        if policy > limits.ROLE_INLINE_POLICIES:
+            yield (f"services[{i}].secrets", f"{len(secrets)} secrets make its execution role's policy about {policy} "
+                   f"characters; IAM allows {limits.ROLE_INLINE_POLICIES} per role ({limits.QUOTAS_IAM}): share fewer "
+                   "secrets with this service, or group values in one secret")
+        # each env var: {"name": .., "value": ..}; each secret: {"name": .., "valueFrom": "<arn>:<json key>::<version>"}
+        env = sum(len(k) + len(v) + 30 for k, v in svc.env.items())
+        env += sum(2 * len(k) + len(p) + ARN_OVERHEAD + 80 for k in [*svc.secrets, *svc.optional_secrets])
+        containers = 2 if svc.migration else 1  # the migration runs with the same env in the same task definition
+        size = containers * (env + TASK_OVERHEAD)
+        if size > limits.TASK_DEFINITION_BYTES:
+            yield (f"services[{i}].env", f"its env makes a task definition of about {size // 1024} KiB"
+                   f"{' (the migration container carries it too)' if svc.migration else ''}; ECS allows "
+                   f"{limits.TASK_DEFINITION_BYTES // 1024} KiB ({limits.QUOTAS_ECS}): move large values to a file "
+                   "or a secret")
