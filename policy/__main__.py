@@ -7,5 +7,5 @@ PolicyPack(
     name="twinstack-guardrails",
     enforcement_level=EnforcementLevel.MANDATORY,
     policies=POLICIES,
-    description="twinstack's security baseline (DESIGN.md) for the docker and aws backends.",
+    description="twinstack's security baseline (docs/architecture.md) for the docker and aws backends.",
 )

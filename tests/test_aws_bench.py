@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.harness import ROOT, Graph, run_stack, stack_file_config
@@ -45,3 +47,26 @@ def test_resources_grow_linearly_per_service(record_property):
     # two alarms, and its security-group rules when it opens a new port
     assert 15 <= per_service <= 24
     assert one[0] >= 100
+
+
+@pytest.mark.benchmark
+@pytest.mark.parametrize("check", ["config-rules", "graph-limits"])
+def test_castiel_aws_rules_cost(benchmark, check):
+    """What the AWS rules add to Castiel on AWS: the config rules run in every `pulumi up` (compare with
+    test_examples' evaluation benchmark of the same stack), the graph limits in preflight and the policy pack."""
+    from components.aws import rules
+    from config.load import load
+    from tests.test_examples import example_file, production_on_aws
+    from tools.graph import stack_file_config
+
+    config, _ = stack_file_config(example_file("castiel"))
+    config.update(production_on_aws("castiel"))
+    raw = {k.split(":", 1)[1]: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()
+           if k.startswith("twinstack:")}
+    stack = load("castiel", raw).stack
+    if check == "config-rules":
+        assert benchmark(rules.check, stack) == []
+    else:
+        graph = run_stack("castiel", file=example_file("castiel"), set=production_on_aws("castiel"))
+        names = [s.name for s in stack.services]
+        assert benchmark(graph.aws_limit_problems, names) == []

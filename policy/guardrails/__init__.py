@@ -1,4 +1,4 @@
-"""twinstack's guardrails: DESIGN.md's security baseline as CrossGuard policies, for both backends.
+"""twinstack's guardrails: the security baseline of docs/architecture.md as CrossGuard policies, for both backends.
 
 Every policy is mandatory: a violation stops `pulumi preview` and `pulumi up`. Run them with
 
