@@ -143,6 +143,9 @@ class HealthCheck(Model):
                 raise ValueError('command: "CMD-SHELL" takes exactly one string, the shell line to run')
             if form == "CMD" and not rest:
                 raise ValueError('command: "CMD" needs the program to run after it')
+            if form == "CMD" and rest[0] in ("CMD", "CMD-SHELL", "NONE"):
+                raise ValueError(f'command: "CMD" then "{rest[0]}" would run a program called {rest[0]}; '
+                                 'give one form')
             if form == "NONE":
                 raise ValueError('command: "NONE" turns the check off, but every service needs one; give a command')
         return self

@@ -23,7 +23,7 @@ def injected_env(part: str) -> tuple[str, ...]:
 def check(cfg: StackConfig) -> list[Problem]:
     """The rules of the stack itself, then the chosen backend's (`components/<backend>/rules.py`): what it can deploy."""
     problems: list[Problem] = []
-    for rule in (_services, _dependencies, _secrets, _networks, _routes, _tls, _environment, _consistency):
+    for rule in (_services, _dependencies, _secrets, _duplicates, _networks, _routes, _tls, _environment, _consistency):
         problems.extend(rule(cfg))
     backend_rules = importlib.import_module(f"components.{cfg.backend}.rules")
     problems.extend(backend_rules.check(cfg))
@@ -156,6 +156,23 @@ def _environment(cfg: StackConfig) -> Iterator[Problem]:
         yield "database.backupRetentionDays", "must be at least 7 in production"
     if cfg.protect_data is False:
         yield "protectData", "cannot be turned off in production"
+
+
+def _duplicates(cfg: StackConfig) -> Iterator[Problem]:
+    """A name listed twice would make two resources (a generated secret) or two env vars (a service's secrets) of
+    one name; the second is a mistake, never a wish."""
+    lists = [("generatedSecrets", cfg.generated_secrets)]
+    if cfg.database:
+        lists.append(("database.extensions", cfg.database.extensions))
+    for i, svc in enumerate(cfg.services):
+        lists += [(f"services[{i}].secrets", svc.secrets), (f"services[{i}].optionalSecrets", svc.optional_secrets),
+                  (f"services[{i}].uses", svc.uses), (f"services[{i}].dependsOn", svc.depends_on)]
+    for key, names in lists:
+        first: dict[str, int] = {}
+        for k, name in enumerate(names):
+            if name in first:
+                yield f"{key}[{k}]", f"'{name}' is listed twice (also {key}[{first[name]}])"
+            first.setdefault(name, k)
 
 
 def _consistency(cfg: StackConfig) -> Iterator[Problem]:

@@ -255,7 +255,7 @@ REFUSED = [
      "services[0].secrets", "110 secrets make its execution role's policy about"),
     ("task-definition-too-big", config(services=[web(env={f"SETTING_{i}": "x" * 400 for i in range(80)},
                                                      migration={"command": ["./migrate"]})]),
-     "services[0].env", "its env makes a task definition of about"),
+     "services[0].env", "its env and commands make a task definition of about"),
     ("acm-domain", config(proxy={"tls": {"domain": "-bad-.example", "zoneId": "Z1"},
                                  "routes": [{"path": "/", "service": "web"}]}),
      "proxy.tls.domain", "'-bad-.example' is not a domain name ACM accepts"),

@@ -98,7 +98,8 @@ class Proxy(pulumi.ComponentResource):
             svc_name = route_service(stack, route)
             assert svc_name is not None  # config rules refuse a route to no service
             slug = route_slug(route.path)
-            slug = slug if slug not in slugs else f"{slug}-{rank}"
+            while slug in slugs:  # `/a-b` and `/a/b` share a slug; the rank (unique) tells them apart
+                slug = f"{slug}-{rank}"
             slugs.add(slug)
             base = route.path.rstrip("/")
             self.listener_rules[svc_name].append(aws.lb.ListenerRule(

@@ -9,6 +9,7 @@ the graph by `limits.graph_problems`.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterator
 
@@ -374,10 +375,12 @@ def _sizes(stack: StackConfig) -> Iterator[Problem]:
         # each env var: {"name": .., "value": ..}; each secret: {"name": .., "valueFrom": "<arn>:<json key>::<version>"}
         env = sum(len(k) + len(v) + 30 for k, v in svc.env.items())
         env += sum(2 * len(k) + len(p) + ARN_OVERHEAD + 80 for k in [*svc.secrets, *svc.optional_secrets])
-        containers = 2 if svc.migration else 1  # the migration runs with the same env in the same task definition
-        size = containers * (env + TASK_OVERHEAD)
+        container = env + TASK_OVERHEAD + len(json.dumps(svc.health_check.test or []))
+        size = container + len(json.dumps(svc.command or []))
+        if svc.migration:  # it runs with the same env in the same task definition
+            size += container + len(json.dumps(svc.migration.command))
         if size > limits.TASK_DEFINITION_BYTES:
-            yield (f"services[{i}].env", f"its env makes a task definition of about {size // 1024} KiB"
+            yield (f"services[{i}].env", f"its env and commands make a task definition of about {size // 1024} KiB"
                    f"{' (the migration container carries it too)' if svc.migration else ''}; ECS allows "
-                   f"{limits.TASK_DEFINITION_BYTES // 1024} KiB ({limits.QUOTAS_ECS}): move large values to a file "
-                   "or a secret")
+                   f"{limits.TASK_DEFINITION_BYTES // 1024} KiB ({limits.QUOTAS_ECS}): move large values and commands "
+                   "to a file or a secret")
