@@ -256,6 +256,12 @@ REFUSED = [
     ("task-definition-too-big", config(services=[web(env={f"SETTING_{i}": "x" * 400 for i in range(80)},
                                                      migration={"command": ["./migrate"]})]),
      "services[0].env", "its env and commands make a task definition of about"),
+    ("generated-secret-twice", config(generatedSecrets=["SESSION_SECRET", "SESSION_SECRET"]), "generatedSecrets[1]",
+     "'SESSION_SECRET' is listed twice (also generatedSecrets[0])"),
+    ("cmd-then-cmd-shell", config(services=[web(healthCheck={"command": ["CMD", "CMD-SHELL", "true"]})]),
+     "services[0].healthCheck", 'command: "CMD" then "CMD-SHELL" would run a program called CMD-SHELL'),
+    ("huge-command", config(services=[web(command=["sh", "-c", "s" * 66_000])]), "services[0].env",
+     "its env and commands make a task definition of about"),
     ("acm-domain", config(proxy={"tls": {"domain": "-bad-.example", "zoneId": "Z1"},
                                  "routes": [{"path": "/", "service": "web"}]}),
      "proxy.tls.domain", "'-bad-.example' is not a domain name ACM accepts"),
@@ -278,6 +284,8 @@ def test_configs_aws_would_refuse_are_refused_by_key_path(cfg, key, message):
     ("mq-4.2-on-m7g", config(broker={"version": "4.2", "instanceType": "mq.m7g.large"})),
     ("many-secrets-within-the-policy", config(generatedSecrets=[f"S{i}" for i in range(40)],
                                               services=[web(secrets=[f"S{i}" for i in range(40)])])),
+    ("routes-whose-slugs-collide-twice", config(proxy={"tls": {"certificateArn": CERT}, "routes": [
+        {"path": p, "service": "web"} for p in ("/a-b-2", "/a-b", "/a/b")]})),
     ("long-route-within-128", config(proxy={"tls": {"certificateArn": CERT}, "routes": [
         {"path": "/" + "a" * 124, "service": "web"}]})),
 ], ids=lambda v: v if isinstance(v, str) else "")
