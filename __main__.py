@@ -27,6 +27,7 @@ platform = Platform("twinstack", loaded, opts=backend.provider_options(loaded.st
 
 pulumi.export("url", platform.url)
 pulumi.export("internalUrls", platform.internal_urls)
+pulumi.export("operations", platform.operations)  # not secret: names and ids for tools/ops.py (docs/operations.md)
 for part, url in platform.connection_urls.items():
     pulumi.export(f"{part}Url", pulumi.Output.secret(url))
 if platform.dashboard_url is not None:

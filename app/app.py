@@ -2,6 +2,8 @@
 
     python app.py            serve on $PORT (default 8000)
     python app.py migrate    create the app's table (the stack's one-off migration)
+    python app.py work       a worker: no port; every 5 s records a heartbeat in Postgres (when given DATABASE_URL)
+    python app.py alive      the worker's health check: exit 0 while its last good heartbeat is under 30 s old
 
 GET /health, or any path ending in /health (e.g. /api/health): 200 when every part the service was given answers,
 503 naming what failed, as {"status": ..., "database": "ok", "cache": "failed: ...", "failed": ["cache"]}. Only configured parts are checked: Postgres (`SELECT 1`) when DATABASE_URL is set, Redis
@@ -180,6 +182,35 @@ def migrate() -> int:
             time.sleep(2)
 
 
+HEARTBEAT = "/tmp/worker-heartbeat"
+
+
+def work() -> None:
+    """A worker's loop. The heartbeat file is touched only after a good tick, so `alive` fails while the database it
+    was given is down, as the server's /health does."""
+    url = os.environ.get("DATABASE_URL")
+    print(f"{SERVICE} working (no port)", flush=True)
+    while True:
+        try:
+            if url:
+                import psycopg
+
+                with psycopg.connect(url, connect_timeout=TIMEOUT) as conn:
+                    conn.execute("INSERT INTO app_events (service, kind) VALUES (%s, 'heartbeat')", (SERVICE,))
+            with open(HEARTBEAT, "w") as beat:
+                beat.write(str(time.time()))
+        except Exception as error:  # a worker keeps going; its health check reports the stale heartbeat
+            print(f"{SERVICE}: tick failed: {error}", file=sys.stderr, flush=True)
+        time.sleep(5)
+
+
+def alive() -> int:
+    try:
+        return 0 if time.time() - os.path.getmtime(HEARTBEAT) < 30 else 1
+    except OSError:
+        return 1
+
+
 def serve() -> None:
     port = int(os.environ.get("PORT", "8000"))
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
@@ -191,4 +222,8 @@ def serve() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["migrate"]:
         sys.exit(migrate())
+    if sys.argv[1:] == ["alive"]:
+        sys.exit(alive())
+    if sys.argv[1:] == ["work"]:
+        work()
     serve()

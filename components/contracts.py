@@ -7,6 +7,7 @@ backend's Services part turns bindings into container env (docker) or task-defin
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +34,32 @@ class Binding:
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     secrets: Mapping[str, SecretEnv] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()
+
+
+def service_env(name: str, port: int | None) -> dict[str, str]:
+    """What every service is told about itself, on both backends: its name, and the port to listen on (a worker
+    listens on none, so it gets no PORT)."""
+    return {"SERVICE_NAME": name, **({"PORT": str(port)} if port is not None else {})}
+
+
+# The one-off that makes a service's volumes writable by the user it runs as, before it (or its migration) starts.
+PREPARE_VOLUMES = "prepare-volumes"
+
+
+def volume_preparation(user: str | None, writable: Sequence[str], scratch: Sequence[str] = ()) -> list[str] | None:
+    """The command (run as root, in the service's own image) that hands each volume to the user that writes it.
+
+    A volume starts root-owned where the image lacks its path: Docker creates named volumes that way, and Fargate
+    mounts its task volumes "writable only by root" (aws/containers-roadmap#938). So a service running as `user`
+    could not write its own volumes. `scratch` paths (the /tmp a read-only root gets) become world-writable with the
+    sticky bit, as /tmp is everywhere. None when there is nothing to prepare.
+    """
+    steps = []
+    if user and writable:
+        steps.append("chown " + " ".join(shlex.quote(p) for p in [user, *writable]))
+    if scratch:
+        steps.append("chmod 1777 " + " ".join(shlex.quote(p) for p in scratch))
+    return ["sh", "-c", " && ".join(steps)] if steps else None
 
 
 @dataclass(frozen=True)

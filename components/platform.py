@@ -60,13 +60,20 @@ class Platform(pulumi.ComponentResource):
 
         self.url: pulumi.Output[str] = self.proxy.url
         # A contract, not a lookup: every backend makes http://<service>:<port> resolve (see its services part).
-        self.internal_urls: dict[str, str] = {s.name: ServiceEndpoint(s.name, s.port).internal_url for s in stack.services}
+        self.internal_urls: dict[str, str] = {s.name: ServiceEndpoint(s.name, s.port).internal_url
+                                              for s in stack.services if s.port is not None}
         self.connection_urls: dict[str, pulumi.Output[str]] = {
             key: part.url for key, part in parts.items() if key in ("database", "cache", "broker")
         }
         self.dashboard_url: pulumi.Output[str] | None = self.monitoring.url
         # Grafana's generated admin password in dev; None where the dashboard signs in another way (aws: IAM)
         self.dashboard_password: pulumi.Output[str] | None = self.monitoring.dashboard_password
+        # How to operate the stack (tools/ops.py: logs, exec, one-off runs, snapshots), read from this output.
+        self.operations: dict[str, pulumi.Input] = dict(self.services.operations)  # type: ignore[attr-defined]
+        database = parts.get("database")
+        if database is not None:  # the RDS identifier (aws) or the postgres container (docker)
+            found = getattr(database, "identifier", None) or getattr(database, "container", None)
+            self.operations["database"] = ({"identifier": found} if isinstance(found, str) else {"container": found.name})
         self.register_outputs({
             "url": self.url,
             "internalUrls": self.internal_urls,

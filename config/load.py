@@ -20,7 +20,7 @@ from config.rules import check
 NAMESPACE = "twinstack"
 SCALAR_KEYS = {"backend", "environment", "namePrefix", "protectData", "dockerHost"}
 OBJECT_KEYS = {"network", "database", "cache", "broker", "storage", "services", "proxy", "monitoring",
-               "generatedSecrets", "rotation", "secrets"}
+               "generatedSecrets", "rotation", "secrets", "budget"}
 BOOL_KEYS = {"protectData"}
 # What a regex in config/model.py means, in words, for error messages.
 PATTERN_HINTS = {

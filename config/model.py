@@ -16,6 +16,8 @@ from pydantic.alias_generators import to_camel
 DNS_LABEL = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SECRET_NAME = r"^[A-Z_][A-Z0-9_]*$"
+# An RDS snapshot: its identifier, or its ARN (a shared or copied snapshot)
+SNAPSHOT_ID = r"^([a-zA-Z][a-zA-Z0-9-]{0,254}|arn:aws[a-z-]*:rds:\S+)$"
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 # Pulumi's `config set --path x 2` stores "2" as a string, so counters accept numeric strings.
@@ -74,6 +76,10 @@ class Database(Model):
     backup_retention_days: Annotated[int, Field(ge=0, le=35)] = 7
     multi_az: bool | None = None  # default: on in production
     performance_insights: bool = True
+    # aws: (re)create the database from this RDS snapshot (name or ARN). Setting or changing it REPLACES the instance
+    # (see docs/operations.md); on a protected database it is refused unless allowProtectedReplacement is also true.
+    restore_from_snapshot: Annotated[str, Field(pattern=SNAPSHOT_ID)] | None = None
+    allow_protected_replacement: bool = False  # aws: lifts protect and deletion protection for a restore; remove after
 
 
 class Cache(Model):
@@ -194,10 +200,13 @@ Part = Literal["database", "cache", "broker", "storage"]
 
 
 class Service(Model):
+    """An app service. One without a `port` is a worker (a queue consumer, a scheduler): it listens on nothing, so
+    it has no route, no internal URL and no HTTP health check; its health check is a command."""
+
     name: Annotated[str, Field(pattern=DNS_LABEL)]
     image: str | None = None
     build: Build | None = None
-    port: Port
+    port: Port | None = None
     command: list[str] | None = None
     env: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = Field(default_factory=dict)
     # names from twinstack:secrets (user-provided) or twinstack:generatedSecrets, injected as env vars
@@ -218,12 +227,19 @@ class Service(Model):
     networks: list[str] | None = None  # docker segments; default: proxy segment (+ data segment if it uses data)
     volumes: list[SharedVolume] = []
     metrics: Metrics | None = None
+    # aws: ECS Exec (`make shell`/`make exec`) into this service's tasks. Default: on outside production, off in it.
+    # docker: `docker exec` always works; the key changes nothing there.
+    exec: bool | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Service:
         if (self.image is None) == (self.build is None):
             raise ValueError("set exactly one of `image` or `build`")
         return self
+
+    @property
+    def worker(self) -> bool:
+        return self.port is None
 
 
 
@@ -281,6 +297,16 @@ class Monitoring(Model):
     latency_alarm_seconds: Annotated[float, Field(gt=0, strict=False)] = 2.0
 
 
+# ---------------------------------------------------------------------------------------------------- budget
+
+
+class Budget(Model):
+    """A monthly cost ceiling for an AWS stack, checked by preflight and the policy pack (docs/plan.md)."""
+
+    monthly_usd: Annotated[float, Field(gt=0, le=10_000_000, strict=False, allow_inf_nan=False)]
+    warn_at: Annotated[float, Field(gt=0, le=1, strict=False, allow_inf_nan=False)] = 0.8  # fraction of monthlyUsd
+
+
 # ------------------------------------------------------------------------------------------------ whole stack
 
 
@@ -298,6 +324,7 @@ class StackConfig(Model):
     services: Annotated[list[Service], Field(min_length=1)]
     proxy: Proxy
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    budget: Budget | None = None
     generated_secrets: list[Annotated[str, Field(pattern=SECRET_NAME)]] = []
     rotation: dict[str, Counter] = Field(default_factory=dict)
     # names only: the values stay in Pulumi's secret config and are read as secrets (see config/load.py)
@@ -311,6 +338,10 @@ class StackConfig(Model):
     @property
     def protects_data(self) -> bool:
         return self.production if self.protect_data is None else self.protect_data
+
+    def exec_enabled(self, svc: Service) -> bool:
+        """ECS Exec into the service's tasks: its own `exec` setting, else on everywhere but production."""
+        return (not self.production) if svc.exec is None else svc.exec
 
     def services_in_dependency_order(self) -> list[Service]:
         """Every service after the services it depends on, otherwise in config order (rules reject cycles)."""

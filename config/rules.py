@@ -45,6 +45,11 @@ def _services(cfg: StackConfig) -> Iterator[Problem]:
         for env in svc.env:
             if env in svc.secrets or env in svc.optional_secrets:
                 yield f"services[{i}].env.{env}", "is also a secret of this service; keep it in one place"
+        if svc.worker and svc.health_check.path is not None:
+            yield (f"services[{i}].healthCheck.path", "a worker (no port) has nothing to GET: give its health check a "
+                   "command, e.g. [\"CMD-SHELL\", \"celery inspect ping\"]")
+        if svc.worker and svc.metrics is not None and svc.metrics.port is None:
+            yield f"services[{i}].metrics.port", "a worker has no service port: say where its metrics listen"
         seen_paths: set[str] = set()
         for k, vol in enumerate(svc.volumes):
             if vol.path in seen_paths or (cfg.storage and "storage" in svc.uses and vol.path == cfg.storage.mount_path):
@@ -135,6 +140,9 @@ def _routes(cfg: StackConfig) -> Iterator[Problem]:
         first.setdefault(route.path, j)
         if route.service is not None and route.service not in names:
                 yield f"proxy.routes[{j}].service", f"unknown service '{route.service}'"
+        elif route.service is not None and cfg.service(route.service).worker:
+            yield (f"proxy.routes[{j}].service", f"'{route.service}' is a worker (no port): a route needs a service "
+                   "that listens; give it a port or route elsewhere")
         if route.volume is not None and route.volume not in volumes:
             yield f"proxy.routes[{j}].volume", f"unknown volume '{route.volume}' (declare it in a service's volumes)"
         if route.strip_prefix and route.path == "/":

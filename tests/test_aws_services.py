@@ -18,7 +18,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from components.aws.service import health_check
+from components.aws.service import EXEC_CHANNEL_ACTIONS, health_check
 from config import model
 from tests.harness import Graph, Resource, contains_secret_marker, run_stack
 
@@ -26,6 +26,7 @@ TASK = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+EXEC_CHANNELS = set(EXEC_CHANNEL_ACTIONS)
 REGISTER_FIELDS = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "requiresCompatibilities", "cpu",
                    "memory", "runtimePlatform", "volumes")
 
@@ -156,7 +157,7 @@ def test_logs_go_to_the_services_own_group_with_retention(prod, staging):
         for c in containers(graph, "demo").values():
             assert c["logConfiguration"] == {"logDriver": "awslogs", "options": {
                 "awslogs-group": f"/twinstack/{stack}/services/demo", "awslogs-region": "us-east-1",
-                "awslogs-stream-prefix": "app" if c["name"] == "demo" else "migrate"}}
+                "awslogs-stream-prefix": "app" if c["name"] == "demo" else c["name"]}}  # a one-off: its own name
 
 
 def test_hardening_where_configured(prod, rich_graph):
@@ -225,7 +226,10 @@ def test_migration_runs_first_as_an_init_container(prod, rich_graph):
     migrate, demo = defs["migrate"], defs["demo"]
     assert migrate["essential"] is False and migrate["command"] == ["python", "app.py", "migrate"]
     assert migrate["image"] == demo["image"] and migrate["secrets"] == demo["secrets"]
-    assert demo["dependsOn"] == [{"containerName": "migrate", "condition": "SUCCESS"}]
+    # after the volumes are prepared (tests/test_volume_ownership.py), then the migration
+    assert demo["dependsOn"] == [{"containerName": "prepare-volumes", "condition": "SUCCESS"},
+                                 {"containerName": "migrate", "condition": "SUCCESS"}]
+    assert migrate["dependsOn"] == [{"containerName": "prepare-volumes", "condition": "SUCCESS"}]
     assert "migrate" not in containers(rich_graph, "worker")
     assert "dependsOn" not in containers(rich_graph, "worker")["worker"]
 
@@ -308,7 +312,8 @@ def test_services_run_privately_and_roll_back_failed_deployments(graph):
         assert svc.get("launchType") == "FARGATE"
         assert svc.get("deploymentCircuitBreaker") == {"enable": True, "rollback": True}
         assert svc.get("deploymentMinimumHealthyPercent") == 100 and svc.get("deploymentMaximumPercent") == 200
-        assert svc.get("enableExecuteCommand") is False and svc.get("propagateTags") == "SERVICE"
+        # ECS Exec: on by default outside production, off in it (tests/test_ops.py)
+        assert svc.get("enableExecuteCommand") is (graph.stack != "prod") and svc.get("propagateTags") == "SERVICE"
         assert graph.depends_on(svc, graph.one(TASK, svc.name.removesuffix("-service") + "-task"))
 
 
@@ -451,11 +456,12 @@ def test_role_policies_are_least_privilege(graph):
             assert statement["Effect"] == "Allow"
             assert not [a for a in actions if "*" in a], (policy.name, actions)
             if resources == ["*"]:
-                # the one call AWS cannot scope to a resource
-                assert actions == ["ecr:GetAuthorizationToken"], policy.name
+                # the calls AWS cannot scope to a resource: ECR's login, ECS Exec's session channels
+                assert actions == ["ecr:GetAuthorizationToken"] or set(actions) == EXEC_CHANNELS, policy.name
             else:
                 assert all(r.startswith("arn:") and r != "*" for r in resources), (policy.name, resources)
-            if any(a.startswith("kms:") for a in actions):
+            if any(a.startswith("kms:") for a in actions) and statement.get("Sid") != "ExecSessionKey":
+                # ECS Exec's agent decrypts its session itself, on the stack's key alone (tests/test_ops.py)
                 assert "kms:ViaService" in statement["Condition"]["StringEquals"]
 
 

@@ -36,14 +36,14 @@ LOG_BUCKETS = "aws_s3_bucket.twinstack_*_logs"  # where the load balancer and S3
 SKIPS: dict[str, str] = {
     "CKV2_AWS_57": "Secrets rotate through the stack, not a Secrets Manager rotation Lambda: each generated secret is a "
                    "RandomPassword keyed to a twinstack:rotation counter, and one `pulumi up` changes it at its source "
-                   "(RDS, ElastiCache, MQ) and in Secrets Manager together (README, 'Rotating a secret'). A Lambda "
+                   "(RDS, ElastiCache, MQ) and in Secrets Manager together (docs/rotation.md). A Lambda "
                    "would change passwords behind Pulumi's back.",
     "CKV2_AWS_62": "Nothing consumes S3 events: the workspace bucket is the services' object store, the others "
                    "receive logs. Notifications without a consumer add nothing.",
     "CKV_AWS_209": "Amazon MQ for RabbitMQ, the only engine twinstack deploys, encrypts at rest with an AWS-owned key and "
                    "refuses a customer-managed one (components/aws/broker.py).",
-    "CKV_AWS_338": "Log retention is a per-stack choice, twinstack:monitoring.logRetentionDays (README: 30 by default, "
-                   "90 in prod); CKV_AWS_66, that a retention is set, passes. A year is a compliance rule some "
+    "CKV_AWS_338": "Log retention is a per-stack choice, twinstack:monitoring.logRetentionDays (docs/configuration.md: "
+                   "30 by default, 90 in prod); CKV_AWS_66, that a retention is set, passes. A year is a compliance rule some "
                    "deployments have, not this project's default.",
     "CKV_AWS_378": "TLS ends at the load balancer: the listeners serve HTTPS with a TLS 1.2+ policy (CKV_AWS_2 and "
                    "CKV_AWS_103 pass) and forward plain HTTP to tasks in private subnets whose security group admits "

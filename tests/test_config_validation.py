@@ -208,3 +208,88 @@ def test_the_program_registers_nothing_on_bad_config(case):
         run_config(cfg, stack=stack)
     assert expected in str(caught.value)
     assert caught.value.graph.resources == []
+
+
+# ------------------------------------------------------------------------------------------------- the stack file
+
+# Mistakes in the file itself, before any key is read: (id, bytes of Pulumi.bad.yaml, expected line).
+GOOD_HEAD = b"config:\n  twinstack:backend: docker\n"
+STACK_FILE_CASES = [
+    ("unclosed-bracket", GOOD_HEAD + b"  twinstack:generatedSecrets: [JWT_SECRET\n",
+     "Pulumi.bad.yaml, line 4, column 1: the '[' opened at line 3, column 31 is not closed"),
+    ("bad-indentation", GOOD_HEAD + b"   twinstack:cache: {}\n",
+     "Pulumi.bad.yaml, line 3, column 19: unexpected ':' (check this line's indentation"),
+    ("dedent-mismatch", b"config:\n  twinstack:backend: docker\n twinstack:cache: {}\n",
+     "Pulumi.bad.yaml, line 3, column 2: this line's indentation does not match the lines above it"),
+    ("tab", b"config:\n\ttwinstack:backend: docker\n",
+     "Pulumi.bad.yaml, line 2, column 1: a tab character: YAML indents with spaces only"),
+    ("unclosed-quote", GOOD_HEAD + b"  twinstack:namePrefix: 'dev\n",
+     "Pulumi.bad.yaml, line 4, column 1: the quote opened at line 3, column 25 is not closed"),
+    ("not-utf8", b"config:\n  twinstack:namePrefix: d\xe9v\n",
+     "Pulumi.bad.yaml, line 2, column 26: not UTF-8 (byte 0xe9): save the file as UTF-8"),
+    ("duplicate-key", GOOD_HEAD + b"  twinstack:services:\n    - name: web\n      port: 80\n      port: 8080\n",
+     "Pulumi.bad.yaml, line 6, column 7: duplicate key 'port' (first set at line 5); keep one"),
+    ("duplicate-config-key", GOOD_HEAD + b"  twinstack:backend: aws\n",
+     "Pulumi.bad.yaml, line 3, column 3: duplicate key 'twinstack:backend' (first set at line 2)"),
+    ("empty-file", b"", "Pulumi.bad.yaml: the file is empty: a stack file is a map with a `config:` block"),
+    ("only-comments", b"# todo\n\n", "Pulumi.bad.yaml: the file is empty"),
+    ("list-at-root", b"- twinstack:backend: docker\n",
+     "Pulumi.bad.yaml: the root is a list: a stack file is a map with a `config:` key"),
+    ("scalar-at-root", b"twinstack\n", "Pulumi.bad.yaml: the root is a str ('twinstack')"),
+    ("misspelled-config", b"confg:\n  twinstack:backend: docker\n",
+     "Pulumi.bad.yaml, line 1, column 1: unknown root key `confg:` (did you mean `config:`?)"),
+    ("capitalised-config", b"Config:\n  twinstack:backend: docker\n",
+     "Pulumi.bad.yaml, line 1, column 1: unknown root key `Config:` (did you mean `config:`?)"),
+    ("no-config", b"encryptionsalt: v1:abc\n", "Pulumi.bad.yaml: no `config:` block"),
+    ("empty-config", b"config:\n", "Pulumi.bad.yaml, line 1, column 1: `config:` is empty"),
+    ("config-is-a-list", b"config:\n  - twinstack:backend: docker\n",
+     "Pulumi.bad.yaml, line 1, column 1: `config:` must be a map of key: value, not a list"),
+]
+
+
+@pytest.mark.parametrize(("content", "expected"), [c[1:] for c in STACK_FILE_CASES], ids=[c[0] for c in STACK_FILE_CASES])
+def test_stack_file_mistakes_are_named_with_file_line_and_column(tmp_path, content, expected):
+    from config.stackfile import StackFileError
+    from tools.graph import stack_file_config
+
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_bytes(content)
+    with pytest.raises(StackFileError) as caught:
+        stack_file_config(path)
+    message = str(caught.value).replace(f"{tmp_path}/", "")  # a file outside the project is named in full
+    assert message.startswith(expected), message
+    assert "\n" not in message
+    assert isinstance(caught.value, ConfigError)  # so every tool that reports config problems reports these too
+
+
+def test_the_stack_file_cases_are_distinct():
+    assert len({c[0] for c in STACK_FILE_CASES}) == len(STACK_FILE_CASES) >= 15
+
+
+def test_merge_keys_may_override_what_they_merge(tmp_path):
+    """`<<:` merges are YAML's own reuse; a key set beside one overrides it and is not a duplicate."""
+    from tools.graph import stack_file_config
+
+    path = tmp_path / "Pulumi.ok.yaml"
+    path.write_text("config:\n  twinstack:cache: &base {version: '7', persistence: aof}\n"
+                    "  twinstack:database: {}\n  aws:x: {<<: *base, version: '6.2'}\n")
+    config, _ = stack_file_config(path)
+    assert config["aws:x"] == {"version": "6.2", "persistence": "aof"}
+
+
+@pytest.mark.parametrize("case", ["unclosed-bracket", "not-utf8", "duplicate-key", "empty-file", "misspelled-config"])
+def test_preflight_and_plan_report_a_bad_stack_file_in_one_line_without_a_traceback(tmp_path, monkeypatch, capsys, case):
+    from tools import cli, plan, preflight
+
+    content, expected = next(c[1:] for c in STACK_FILE_CASES if c[0] == case)
+    (tmp_path / "Pulumi.bad.yaml").write_bytes(content)
+    monkeypatch.setattr(preflight, "ROOT", tmp_path)
+    monkeypatch.setattr(plan, "ROOT", tmp_path)
+    monkeypatch.setattr(cli, "ensure", lambda *a, **k: "/usr/bin/true")  # no CLI download from a test
+    assert preflight.main(["bad"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["cannot deploy stack 'bad' yet:", f"  - {err.splitlines()[1][4:]}"], err
+    assert expected.split(": ", 1)[1] in err and "Traceback" not in err
+    assert plan.main(["bad", "--no-write"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and expected.split(": ", 1)[1] in err, err

@@ -191,9 +191,12 @@ def test_the_database_password_is_synced_to_the_running_server_before_anyone_con
 def test_the_app_starts_only_after_the_migration_and_password_sync_succeeded(dev):
     """The provider records a one-off's exit code without failing on it: a label waits for and checks it."""
     app, migration, sync = (container(dev, n) for n in ("dev-demo", "dev-demo-migrate", "dev-postgres-password"))
-    assert app.get("labels") == [{"label": "twinstack.after", "value": "dev-postgres-password,dev-demo-migrate"}]
-    assert {migration.urn, sync.urn} <= set(app.property_dependencies["labels"])
-    assert migration.get("labels") == [{"label": "twinstack.after", "value": "dev-postgres-password"}]
+    prepare = container(dev, "dev-demo-prepare-volumes")  # hands the workspace to uid 10001 first
+    assert app.get("labels") == [{"label": "twinstack.after",
+                                  "value": "dev-postgres-password,dev-demo-prepare-volumes,dev-demo-migrate"}]
+    assert {migration.urn, sync.urn, prepare.urn} <= set(app.property_dependencies["labels"])
+    assert migration.get("labels") == [{"label": "twinstack.after",
+                                        "value": "dev-postgres-password,dev-demo-prepare-volumes"}]
     # the env does not wait for the jobs, so a preview still shows it
     assert not {migration.urn, sync.urn} & set(app.property_dependencies["envs"])
 
@@ -275,4 +278,4 @@ def test_no_custom_docker_provider_without_a_docker_host(dev):
 @pytest.mark.benchmark
 def test_benchmark_dev_program_evaluation(benchmark):
     graph = benchmark.pedantic(run_stack, args=("dev",), rounds=5, iterations=1)
-    assert len(graph.of_type(CONTAINER)) == 7
+    assert len(graph.of_type(CONTAINER)) == 8  # with the one-off that hands the workspace to uid 10001

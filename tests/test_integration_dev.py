@@ -8,22 +8,23 @@ so it never touches your dev stack.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
 from tests.harness import ROOT, stack_file_config
+from tools.cli import find as find_pulumi
 from tools.preflight import docker_daemon_problem
 
 pytestmark = pytest.mark.integration
 
 
 def _missing() -> str | None:
-    if not shutil.which("pulumi"):
-        return "the Pulumi CLI is not installed (https://www.pulumi.com/docs/install/)"
+    if not find_pulumi():
+        return "the Pulumi CLI is not installed (`make up` installs it into .cache/pulumi/)"
     return docker_daemon_problem(None)
 
 
@@ -39,7 +40,9 @@ def deployed(tmp_path_factory):
     config.update({"twinstack:namePrefix": name, "twinstack:protectData": False})
     config["twinstack:proxy"] = {**config["twinstack:proxy"], "httpPort": 18080}
     env = {"PULUMI_BACKEND_URL": f"file://{state}", "PULUMI_CONFIG_PASSPHRASE": "integration"}
-    stack = auto.create_stack(name, work_dir=str(ROOT), opts=auto.LocalWorkspaceOptions(env_vars=env))
+    cli = auto.PulumiCommand(root=str(Path(find_pulumi()).parent.parent))  # the pinned CLI, or the one on PATH
+    stack = auto.create_stack(name, work_dir=str(ROOT), opts=auto.LocalWorkspaceOptions(env_vars=env,
+                                                                                        pulumi_command=cli))
     stack.set_all_config({k: auto.ConfigValue(v if isinstance(v, str) else json.dumps(v)) for k, v in config.items()},
                          path=False)
     try:

@@ -336,7 +336,8 @@ def test_docker_estimate_comes_from_builds_pulls_and_health_waits(dev):
 def _names_every_service_and_route(plan) -> None:
     text = plan.diagram.mermaid()
     for svc in plan.cfg.services:
-        assert re.search(rf'\["{re.escape(svc.name)} :{svc.port}', text), f"service {svc.name} missing"
+        shown = f"{svc.name} :{svc.port}" if svc.port is not None else f"{svc.name} (worker)"
+        assert re.search(rf'\["{re.escape(shown)}', text), f"service {svc.name} missing"
     for route in plan.cfg.proxy.routes:
         assert re.search(rf'-->\|"[^"]*{re.escape(route.path)}', text), f"route {route.path} missing"
 

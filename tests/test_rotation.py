@@ -67,12 +67,19 @@ def env_of(r: Resource) -> dict[str, str]:
     return dict(e.split("=", 1) for e in r.get("envs") or [])
 
 
+def preparation(container) -> bool:
+    """The one-off that hands a service's volumes to its user (contracts.volume_preparation): no env, no secrets."""
+    return container.name.endswith("-prepare-volumes")
+
+
 def test_dev_database_rotation_rolls_the_users_and_only_them(dev_database):
     before, after = dev_database
     diff = changed(before, after)
-    demo = [r for r in before.of_type(CONTAINER) if "services-demo" in r.name]
+    demo = [r for r in before.of_type(CONTAINER) if "services-demo" in r.name and not preparation(r)]
     worker = [r for r in before.of_type(CONTAINER) if "services-worker" in r.name]
     assert demo and worker
+    # the one-off that prepares the volumes carries no env, so no secret: rotation leaves it alone
+    assert not {r.urn for r in before.of_type(CONTAINER) if preparation(r)} & diff
     for r in demo:  # the replicas and the migration get the new DATABASE_URL / PGPASSWORD
         assert r.urn in diff
         assert env_of(r)["DATABASE_URL"] != env_of(after.by_urn[r.urn])["DATABASE_URL"]
@@ -101,10 +108,10 @@ def test_dev_database_rotation_reaches_the_running_postgres(dev_database):
 def test_dev_app_secret_rotation_rolls_only_its_users(dev_session_secret):
     before, after = dev_session_secret
     diff = changed(before, after)
-    demo = [r for r in before.of_type(CONTAINER) if "services-demo" in r.name]
+    demo = [r for r in before.of_type(CONTAINER) if "services-demo" in r.name and not preparation(r)]
     assert all(r.urn in diff for r in demo)
     assert all(env_of(r)["SESSION_SECRET"] != env_of(after.by_urn[r.urn])["SESSION_SECRET"] for r in demo)
-    untouched = [r for r in before.of_type(CONTAINER) if "services-demo" not in r.name]
+    untouched = [r for r in before.of_type(CONTAINER) if "services-demo" not in r.name or preparation(r)]
     assert untouched and not {r.urn for r in untouched} & diff
 
 
@@ -210,7 +217,7 @@ def test_dev_broker_rotation_reaches_the_running_rabbitmq():
     assert "change_password" in " ".join(sync.get("command")) and sync.get("user") == "rabbitmq"
     assert f"rabbit@{rabbit.get('hostname')}" in " ".join(sync.get("command"))  # the node its hostname names
     diff = changed(before, after)
-    assert all(r.urn in diff for r in before.of_type(CONTAINER) if "services-demo" in r.name)
+    assert all(r.urn in diff for r in before.of_type(CONTAINER) if "services-demo" in r.name and not preparation(r))
     assert not {r.urn for r in before.of_type(CONTAINER) if "services-worker" in r.name} & diff
     for replica in [r for r in after.of_type(CONTAINER) if "services-demo-replica" in r.name]:
         assert after.depends_on(replica, after.by_urn[sync.urn])

@@ -4,7 +4,7 @@ The schema is the copy check-jsonschema vendors (`--builtin-schema vendor.github
 The schema cannot know what a workflow is for, so the rest asserts that: `make test` is what CI tests with, every AWS
 stack is previewed on pull requests with its diff in a PR comment, AWS credentials come from OIDC, each stack has one
 concurrency group that never cancels a run halfway, prod deploys only through the `production` environment, the
-policy pack runs where it exists, and the README documents every setting the workflows read.
+policy pack runs where it exists, and docs/ci-cd.md documents every setting the workflows read.
 """
 
 from __future__ import annotations
@@ -174,11 +174,25 @@ def test_every_pull_request_previews_every_aws_stack(workflows):
 
 
 def test_the_preview_diff_is_one_pr_comment_per_stack_edited_on_each_push(workflows):
+    """The comment is built by tools/pr_comment.py (the cost table above the diff; tests/test_change.py) and posted or
+    edited by the step after it, found by the stack's marker; the cost is estimated offline before any credentials."""
     for _, job, _, index, command, _ in pulumi_runs(workflows["preview"]):
-        inputs = job["steps"][index]["with"]
+        steps = job["steps"]
+        inputs = steps[index]["with"]
         assert command == "preview"
-        assert inputs["comment-on-pr"] is True and inputs["edit-pr-comment"] is True
-        assert inputs["diff"] is True
+        assert inputs["diff"] is True and inputs["comment-on-pr"] is False  # the comment is ours, with the cost
+        build, post = steps[index + 1], steps[index + 2]
+        assert build["if"] == post["if"] == "${{ !cancelled() }}"  # a failed preview (a policy) is still reported
+        assert "tools.pr_comment" in build["run"] and build["env"]["PREVIEW_OUTPUT"] == (
+            f"${{{{ steps.{steps[index]['id']}.outputs.output }}}}")
+        assert all(build["env"][k] == "" for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"))
+        assert uses(post, "actions/github-script") and "twinstack-preview:${process.env.STACK}" in post["with"]["script"]
+        assert "updateComment" in post["with"]["script"] and "createComment" in post["with"]["script"]
+        estimate = next(s for s in steps[:index] if "tools.plan" in s.get("run", ""))
+        credentials = next(i for i, s in enumerate(steps) if uses(s, "aws-actions/configure-aws-credentials"))
+        assert steps.index(estimate) < credentials and "--against" in estimate["run"]
+        assert estimate["env"]["BASE"] == "${{ github.event.pull_request.base.sha }}"
+        assert steps[0]["with"]["fetch-depth"] == 0  # the base commit is there to build
 
 
 # ---------------------------------------------------------------------------------------------- AWS credentials
@@ -308,6 +322,10 @@ def test_action_inputs_are_ones_the_actions_declare(workflows):
 
 
 def readme_section(title: str) -> str:
+    """The docs page for `title` (the README's long sections moved to docs/), or its `## title` section."""
+    page = {"CI/CD": "ci-cd.md", "Environments": "environments.md"}.get(title)
+    if page:
+        return (ROOT / "docs" / page).read_text()
     readme = (ROOT / "README.md").read_text()
     match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", readme, re.MULTILINE | re.DOTALL)
     assert match, f"README has no '## {title}' section"
@@ -321,7 +339,7 @@ def test_the_readme_documents_every_setting_the_workflows_read(workflows):
     assert settings >= {"AWS_ROLE_ARN", "PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"}
     section = readme_section("CI/CD")
     undocumented = sorted(s for s in settings if f"`{s}`" not in section)
-    assert not undocumented, f"README 'CI/CD' does not explain {undocumented}"
+    assert not undocumented, f"docs/ci-cd.md does not explain {undocumented}"
     for environment in ("staging", "production"):
         assert f"`{environment}`" in section
     assert "required reviewers" in section.lower()

@@ -14,9 +14,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from tools.graph import Graph, Resource
-from tools.parts import Parts
-from tools.pricing import HOURS_PER_MONTH, VALKEY_NODE_FACTOR, PriceBook, price_book
+# Relative imports of stdlib-only modules: the policy pack loads this package by file path (docs/plan.md, "Budget").
+from .parts import Parts
+from .pricing import HOURS_PER_MONTH, VALKEY_NODE_FACTOR, PriceBook, price_book
+from .records import Graph, Resource
 
 H = HOURS_PER_MONTH
 
@@ -319,8 +320,8 @@ HANDLERS: dict[str, Callable[[_Pricer, Resource], None]] = {
 }
 
 
-def estimate(graph: Graph, region: str = "us-east-1") -> Estimate:
-    prices = price_book(region)
+def estimate(graph: Graph, region: str = "us-east-1", prices: PriceBook | None = None) -> Estimate:
+    prices = prices or price_book(region)
     est = Estimate(graph.stack, region, prices.method)
     pricer = _Pricer(graph, prices, est)
     for r in graph.custom():

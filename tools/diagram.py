@@ -199,7 +199,8 @@ def build(cfg: StackConfig, graph: Graph) -> Diagram:
     for svc in cfg.services:
         res = phys.service(svc.name)
         detail = _service_detail(graph, svc, res, aws)
-        label = f"{svc.name} :{svc.port}" + (f"<br/>{detail}" if detail else "")
+        label = (f"{svc.name} :{svc.port}" if svc.port is not None else f"{svc.name} (worker)") + (
+            f"<br/>{detail}" if detail else "")
         d.nodes.append(Node(service_id(svc.name), label, zone=place(res),
                             css="" if svc.name in routes else "internal"))
     for name, paths in routes.items():

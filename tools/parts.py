@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from tools.graph import Graph, Resource
+from .records import Graph, Resource  # stdlib only: the policy pack loads this module too (docs/plan.md)
 
 PLATFORM_TYPE = "twinstack:platform:Platform"
 # Platform children whose names differ from the part they make up (see components/platform.py).

@@ -67,7 +67,14 @@ class Database(pulumi.ComponentResource):
                                     opts=child)
             for log in LOG_EXPORTS
         ]
-        tags = {"twinstack:pgExtensions": " ".join(self.extensions)} if self.extensions else None
+        tags = {"twinstack:pgExtensions": " ".join(self.extensions)} if self.extensions else {}
+        # A restore (docs/operations.md): the instance is created again from the snapshot. Its identifier is fixed, so
+        # the old one is deleted first (with its final snapshot where data is protected). Without the key, a change
+        # of snapshotIdentifier is ignored, so removing the key after a restore changes nothing.
+        restore = db.restore_from_snapshot
+        protect = stack.protects_data and not db.allow_protected_replacement
+        if stack.protects_data and db.allow_protected_replacement:
+            tags["twinstack:allowProtectedReplacement"] = "true"  # the policy pack's sign that this was asked for
         self.instance = aws.rds.Instance(
             f"{name}-instance",
             identifier=self.identifier,
@@ -94,7 +101,7 @@ class Database(pulumi.ComponentResource):
             maintenance_window="sun:04:00-sun:05:00",
             copy_tags_to_snapshot=True,
             delete_automated_backups=not stack.protects_data,
-            deletion_protection=stack.protects_data,
+            deletion_protection=protect,
             skip_final_snapshot=not stack.protects_data,
             final_snapshot_identifier=f"{self.identifier}-final" if stack.protects_data else None,
             auto_minor_version_upgrade=True,
@@ -107,8 +114,11 @@ class Database(pulumi.ComponentResource):
             monitoring_role_arn=monitoring_role.arn,
             # Password auth stays (the contract's DATABASE_URL); IAM auth is there for humans and future services.
             iam_database_authentication_enabled=True,
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data, depends_on=[attachment, *log_groups]),
+            snapshot_identifier=restore,
+            tags=tags or None,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=[attachment, *log_groups],
+                                        ignore_changes=None if restore else ["snapshotIdentifier"],
+                                        delete_before_replace=True if restore else None),
         )
 
         self.url: pulumi.Output[str] = postgres_url(db.username, password, self.instance.address, PORT, db.name,

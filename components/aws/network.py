@@ -157,7 +157,7 @@ class Network(pulumi.ComponentResource):
         for ports, label, users in port_ranges(routed):
             egress(f"alb-out-app-{label}", alb, ports, f"To the app tier on {label} ({users})", app)
             ingress(f"app-in-alb-{label}", app, ports, f"From the load balancer on {label} ({users})", source=alb)
-        for ports, label, users in port_ranges({s.name: s.port for s in stack.services}):
+        for ports, label, users in port_ranges({s.name: s.port for s in stack.services if s.port is not None}):
             # Service-to-service calls (http://<service>:<port>) through the Service Connect proxies.
             ingress(f"app-in-app-{label}", app, ports, f"From other services on {label} ({users})", source=app)
             egress(f"app-out-app-{label}", app, ports, f"To other services on {label} ({users})", app)

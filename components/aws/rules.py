@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 
 from components.aws import defaults, limits
+from components.contracts import PREPARE_VOLUMES
 from config.model import Route, StackConfig
 
 Problem = tuple[str, str]
@@ -66,7 +67,8 @@ def route_service(stack: StackConfig, route: Route) -> str | None:
     serve those files itself on AWS."""
     if route.service is not None:
         return route.service if any(s.name == route.service for s in stack.services) else None
-    declaring = sorted((v.read_only, s.name) for s in stack.services for v in s.volumes if v.name == route.volume)
+    declaring = sorted((v.read_only, s.name) for s in stack.services for v in s.volumes
+                       if v.name == route.volume and s.port is not None)
     return declaring[0][1] if declaring else None
 
 
@@ -201,6 +203,10 @@ def _service_names(stack: StackConfig) -> Iterator[Problem]:
         if svc.migration and s == MIGRATION_CONTAINER:
             yield (f"services[{i}].name", f"'{s}' is the name of the container that runs its migration in the same "
                    "task definition, and ECS needs distinct container names; rename the service")
+        if s == PREPARE_VOLUMES and (svc.read_only_root_filesystem or (svc.user and any(
+                not v.read_only for v in svc.volumes))):
+            yield (f"services[{i}].name", f"'{s}' is the name of the container that prepares its volumes in the same "
+                   "task definition, and ECS needs distinct container names; rename the service")
 
 
 def _secret_names(stack: StackConfig) -> Iterator[Problem]:
@@ -235,6 +241,10 @@ def _routes(stack: StackConfig) -> Iterator[Problem]:
         yield "proxy.routes", (f"routes reach {len(routed)} services, one target group each; an ALB takes "
                                f"{limits.ALB_TARGET_GROUPS} ({limits.QUOTAS_ALB})")
     for j, route in enumerate(routes):
+        if route.volume is not None and route_service(stack, route) is None and any(
+                v.name == route.volume for s in stack.services for v in s.volumes):
+            yield (f"proxy.routes[{j}].volume", f"an ALB cannot serve files: on AWS a route to '{route.volume}' goes "
+                   "to a service with a port that mounts it, and only workers do")
         longest = max(path_patterns(route.path), key=len)
         if len(longest) > limits.PATH_PATTERN:
             yield (f"proxy.routes[{j}].path", f"becomes the ALB path pattern '{longest[:30]}...', {len(longest)} "
@@ -249,7 +259,7 @@ def _routes(stack: StackConfig) -> Iterator[Problem]:
 def app_security_group_rules(stack: StackConfig) -> dict[str, int]:
     """How many rules network.py puts on the app tier's security group, by direction (and on the ALB's, egress)."""
     routed = {s: stack.service(s).port for s in routed_services(stack)}
-    everyone = {s.name: s.port for s in stack.services}
+    everyone = {s.name: s.port for s in stack.services if s.port is not None}
     data_parts = sum(1 for part in (stack.database, stack.cache, stack.broker) if part is not None)
     egress_out = 2 if defaults.nat(stack) == "none" else 1  # HTTPS to the endpoints and S3, or out through NAT
     return {"app inbound": len(port_ranges(routed)) + len(port_ranges(everyone)),
@@ -309,6 +319,11 @@ def _database(stack: StackConfig) -> Iterator[Problem]:
         yield "database.maxAllocatedStorageGb", (f"must be at least 10% above allocatedStorageGb "
                                                  f"({-(-db.allocated_storage_gb * 11 // 10)}), or equal to it to turn "
                                                  "storage autoscaling off")
+    # A restore replaces the instance (docs/operations.md); a protected database is replaced only when asked twice.
+    if db.restore_from_snapshot and stack.protects_data and not db.allow_protected_replacement:
+        yield "database.restoreFromSnapshot", ("replaces the database, which is protected (protectData"
+                                               f"{', production' if stack.production else ''}): set "
+                                               "database.allowProtectedReplacement: true as well to allow it")
 
 
 def _cache(stack: StackConfig) -> Iterator[Problem]:
@@ -373,7 +388,7 @@ def _sizes(stack: StackConfig) -> Iterator[Problem]:
                    f"characters; IAM allows {limits.ROLE_INLINE_POLICIES} per role ({limits.QUOTAS_IAM}): share fewer "
                    "secrets with this service, or group values in one secret")
         # each env var: {"name": .., "value": ..}; each secret: {"name": .., "valueFrom": "<arn>:<json key>::<version>"}
-        env = sum(len(k) + len(v) + 30 for k, v in svc.env.items())
+        env = sum(len(k) + len(json.dumps(v)) + 30 for k, v in svc.env.items())  # as JSON: quotes escaped
         env += sum(2 * len(k) + len(p) + ARN_OVERHEAD + 80 for k in [*svc.secrets, *svc.optional_secrets])
         container = env + TASK_OVERHEAD + len(json.dumps(svc.health_check.test or []))
         size = container + len(json.dumps(svc.command or []))

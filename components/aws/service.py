@@ -3,7 +3,8 @@ ECS service in the private subnets with Service Connect, and target-tracking aut
 
 Secrets reach the container only through `secrets[].valueFrom` (pinned Secrets Manager versions); `environment`
 holds plain settings only. The execution role may read exactly the secrets this service uses and write its own logs;
-the task role (what the app itself may call) gets the workspace bucket when the service uses storage, nothing else.
+the task role (what the app itself may call) gets the workspace bucket when the service uses storage and ECS Exec's
+session channels where exec is on (docs/operations.md), nothing else.
 """
 
 from __future__ import annotations
@@ -19,11 +20,21 @@ from components.aws.image import Image
 from components.aws.policy import assume_role, document
 from components.aws.rules import MIGRATION_CONTAINER
 from components.aws.secret_store import secret_arn
-from components.contracts import Binding, SecretEnv
+from components.contracts import (
+    PREPARE_VOLUMES,
+    Binding,
+    SecretEnv,
+    ServiceEndpoint,
+    service_env,
+    volume_preparation,
+)
 from config import model
 from config.model import StackConfig
 
 ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}
+# What ECS Exec's SSM agent calls with the task role (AmazonECS/latest/developerguide/ecs-exec.html)
+EXEC_CHANNEL_ACTIONS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
 TMP_VOLUME = "tmp"
 
 
@@ -79,19 +90,34 @@ def container_definitions(svc: model.Service, image: str, env: Mapping[str, str]
         return definition
 
     main = container(svc.name, "app")
-    main.update(essential=True, healthCheck=health_check(svc), portMappings=[{
-        "name": svc.name, "containerPort": svc.port, "protocol": "tcp",
-        **({"appProtocol": "http"} if svc.health_check.path else {})}])
+    main.update(essential=True, healthCheck=health_check(svc))
+    if svc.port is not None:  # a worker listens on nothing
+        main["portMappings"] = [{"name": svc.name, "containerPort": svc.port, "protocol": "tcp",
+                                 **({"appProtocol": "http"} if svc.health_check.path else {})}]
     if svc.command:
         main["command"] = svc.command
-    definitions = [main]
+    mounts = task_volumes(svc)
+    prepare = volume_preparation(svc.user, [p for v, p, ro in mounts if not ro and v != TMP_VOLUME],
+                                 [p for v, p, _ in mounts if v == TMP_VOLUME])
+    # One-offs that must succeed, in order, before the main container starts: a failure stops the task, and the
+    # deployment circuit breaker rolls the service back.
+    before: list[dict] = []
+    if prepare:
+        # As root: task volumes start writable only by root (contracts.volume_preparation).
+        preparation = container(PREPARE_VOLUMES, PREPARE_VOLUMES)
+        preparation.update(user="0", entryPoint=prepare[:2], command=prepare[2:], environment=[], secrets=[])
+        before.append(preparation)
     if svc.migration:
-        # Runs to completion before every start of the main container; a failure stops the task, and the
-        # deployment circuit breaker rolls the service back.
         migrate = container(MIGRATION_CONTAINER, MIGRATION_CONTAINER)
-        migrate.update(essential=False, command=svc.migration.command)
-        main["dependsOn"] = [{"containerName": MIGRATION_CONTAINER, "condition": "SUCCESS"}]
-        definitions.insert(0, migrate)
+        migrate.update(command=svc.migration.command)
+        before.append(migrate)
+    for i, job in enumerate(before):
+        job["essential"] = False
+        if i:
+            job["dependsOn"] = [{"containerName": before[i - 1]["name"], "condition": "SUCCESS"}]
+    if before:
+        main["dependsOn"] = [{"containerName": job["name"], "condition": "SUCCESS"} for job in before]
+    definitions = [*before, main]
     return json.dumps(definitions, sort_keys=True)
 
 
@@ -100,14 +126,14 @@ class Service(pulumi.ComponentResource):
                  namespace: aws.servicediscovery.HttpNamespace, parts: Mapping[str, pulumi.Resource],
                  bindings: Mapping[str, Binding], secrets: Mapping[str, SecretEnv], proxy,
                  after: Sequence[pulumi.Resource], image: Image | None = None, wait_until_stable: bool = False,
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, exec_logs: aws.cloudwatch.LogGroup | None = None):
         super().__init__("twinstack:aws:Service", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         prefix, account, key = stack.name_prefix, network.account, network.key
 
         image_ref: pulumi.Input[str] = image.ref if image else svc.image  # type: ignore[assignment]
 
-        plain: dict[str, pulumi.Input[str]] = {"PORT": str(svc.port), "SERVICE_NAME": svc.name}
+        plain: dict[str, pulumi.Input[str]] = dict(service_env(svc.name, svc.port))
         secret_env: dict[str, SecretEnv] = {}
         for part in svc.uses:
             plain.update(bindings[part].env)
@@ -162,12 +188,28 @@ class Service(pulumi.ComponentResource):
         self.task_role: aws.iam.Role | None = None
         task_policies: list[pulumi.Resource] = []
         storage = parts.get("storage")
-        if "storage" in svc.uses and storage is not None and storage.task_policy is not None:
+        uses_storage = "storage" in svc.uses and storage is not None and storage.task_policy is not None
+        # ECS Exec (`make shell`): the task's SSM agent opens its channels with the task role, writes the session
+        # log to the cluster's exec log group and decrypts the session with the stack's key. Only where it is on.
+        self.exec_enabled = stack.exec_enabled(svc) and exec_logs is not None
+        if uses_storage or self.exec_enabled:
             self.task_role = aws.iam.Role(
                 f"{name}-task-role", description=f"The {prefix}/{svc.name} app's own AWS permissions",
                 assume_role_policy=assume_role("ecs-tasks.amazonaws.com", account.id), opts=child)
+        if uses_storage and self.task_role is not None:
             task_policies.append(aws.iam.RolePolicy(f"{name}-storage-policy", role=self.task_role.id,
-                                                    policy=storage.task_policy, opts=child))
+                                                    policy=storage.task_policy, opts=child))  # type: ignore[union-attr]
+        if self.exec_enabled and self.task_role is not None and exec_logs is not None:
+            task_policies.append(aws.iam.RolePolicy(f"{name}-exec-policy", role=self.task_role.id, policy=document([
+                {"Sid": "ExecSessionChannels", "Effect": "Allow", "Action": EXEC_CHANNEL_ACTIONS, "Resource": "*"},
+                {"Sid": "ExecSessionLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups",
+                 "Resource": account.arn("logs", "log-group:*")},
+                {"Sid": "ExecSessionLog", "Effect": "Allow",
+                 "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                 "Resource": pulumi.Output.concat(exec_logs.arn, ":log-stream:*")},
+                # the task's SSM agent calls KMS itself, not through another service: no kms:ViaService to pin
+                {"Sid": "ExecSessionKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
+            ]), opts=child))
 
         definitions = pulumi.Output.all(image_ref, plain, refs, self.log_group.name, account.region).apply(
             lambda a: container_definitions(svc, a[0], a[1], a[2], a[3], a[4]))
@@ -210,16 +252,18 @@ class Service(pulumi.ComponentResource):
             service_connect_configuration={
                 "enabled": True,
                 "namespace": namespace.arn,
-                # The short name answers exactly as in dev: http://<service>:<port>.
+                # The short name answers exactly as in dev: http://<service>:<port>. A worker is a client only: it
+                # reaches the others by their names and offers no endpoint of its own.
                 "services": [{"port_name": svc.name, "discovery_name": svc.name,
-                              "client_alias": [{"port": svc.port, "dns_name": svc.name}]}],
+                              "client_alias": [{"port": svc.port, "dns_name": svc.name}]}]
+                if svc.port is not None else None,
                 "log_configuration": {"log_driver": "awslogs", "options": {
                     "awslogs-group": self.log_group.name, "awslogs-region": account.region,
                     "awslogs-stream-prefix": "service-connect"}},
             },
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
-            enable_execute_command=False,
+            enable_execute_command=self.exec_enabled,
             # Like Compose's `service_healthy`: a service others depend on counts as created once its tasks are
             # healthy, so the dependents start after it, not merely after its definition.
             wait_for_steady_state=wait_until_stable,
@@ -251,6 +295,14 @@ class Service(pulumi.ComponentResource):
                         "target_value": target_value, "scale_in_cooldown": 300, "scale_out_cooldown": 60},
                     opts=child)
 
-        self.internal_url = f"http://{svc.name}:{svc.port}"
+        self.internal_url = ServiceEndpoint(svc.name, svc.port).internal_url if svc.port is not None else None
+        # What `tools/ops.py` needs to reach this service (the stack's `operations` output): no secret in it.
+        self.operations: dict[str, pulumi.Input] = {
+            "backend": "aws", "region": account.region, "cluster": cluster.name, "service": self.service.name,
+            "taskDefinitionFamily": self.task_definition.family, "container": svc.name,
+            "logGroup": self.log_group.name, "logGroupArn": self.log_group.arn, "logStreamPrefix": "app",
+            "subnets": network.private_subnet_ids, "securityGroups": [network.security_groups["app"].id],
+            "exec": self.exec_enabled,
+        }
         self.register_outputs({"internalUrl": self.internal_url, "taskDefinition": self.task_definition.arn,
                                "logGroup": self.log_group.name, "image": image_ref})

@@ -73,10 +73,11 @@ def http_probe(port: int, path: str, **timing: int) -> Probe:
     return shell_probe(command, **timing)
 
 
-def service_probe(check: HealthCheck, port: int) -> Probe:
+def service_probe(check: HealthCheck, port: int | None) -> Probe:
     timing = {"interval": check.interval_seconds, "timeout": check.timeout_seconds, "retries": check.retries,
               "start_period": check.start_period_seconds}
     if check.path is not None:
+        assert port is not None  # config rules give a worker (no port) a command check
         return http_probe(port, check.path, **timing)
     assert check.test is not None
     return Probe(test=check.test, **timing)

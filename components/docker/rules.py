@@ -28,6 +28,9 @@ def check(cfg: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
     for rule in (_networks, _routes, _host_ports, _tls, _names, _files):
         problems.extend(rule(cfg))
+    if cfg.database and (cfg.database.restore_from_snapshot or cfg.database.allow_protected_replacement):
+        problems.append(("database.restoreFromSnapshot", "restores an RDS snapshot (aws); on docker, restore a dump "
+                         "with `make restore` (docs/operations.md)"))
     return problems
 
 

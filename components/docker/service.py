@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from components.contracts import Binding, SecretEnv
+from components.contracts import (
+    PREPARE_VOLUMES,
+    Binding,
+    SecretEnv,
+    ServiceEndpoint,
+    service_env,
+    volume_preparation,
+)
 from components.docker.container import (
     TMPFS,
     after_jobs,
@@ -46,7 +53,7 @@ class Service(pulumi.ComponentResource):
             assert svc.image is not None
             self.image_ref = docker.RemoteImage(f"{name}-image", name=svc.image, keep_locally=True, opts=child).image_id
 
-        plain: dict[str, pulumi.Input[str]] = {"PORT": str(svc.port), "SERVICE_NAME": svc.name}
+        plain: dict[str, pulumi.Input[str]] = dict(service_env(svc.name, svc.port))
         secret: dict[str, pulumi.Input[str]] = {}
         for part in svc.uses:
             plain.update(bindings[part].env)
@@ -61,10 +68,13 @@ class Service(pulumi.ComponentResource):
                                 resource=self)
 
         volumes = []
+        writable: list[str] = []
         storage = parts.get("storage")
         if "storage" in svc.uses and stack.storage and storage is not None:
             volumes.append(docker.ContainerVolumeArgs(volume_name=storage.workspace.name,  # type: ignore[attr-defined]
                                                       container_path=stack.storage.mount_path))
+            writable.append(stack.storage.mount_path)
+        writable += [v.path for v in svc.volumes if not v.read_only]
         volumes += [docker.ContainerVolumeArgs(volume_name=storage.volumes[v.name].name,  # type: ignore[union-attr]
                                                container_path=v.path, read_only=v.read_only) for v in svc.volumes]
 
@@ -83,6 +93,18 @@ class Service(pulumi.ComponentResource):
 
         # one-offs of the parts this service uses (password syncs) that must have succeeded before it starts
         gates = [gate for part in svc.uses if (gate := getattr(parts[part], "ready", None)) is not None]
+
+        # Docker creates a named volume root-owned where the image lacks its path: hand the service's volumes to its
+        # user first (contracts.volume_preparation), as root, in its own image, with no network and no env.
+        self.preparation: docker.Container | None = None
+        prepare = volume_preparation(svc.user, writable)
+        if prepare:
+            self.preparation = docker.Container(f"{name}-prepare-volumes", **one_off(
+                stack, f"{svc.name}-{PREPARE_VOLUMES}", 64, image=self.image_ref, volumes=volumes, user="0",
+                entrypoints=prepare[:2], command=prepare[2:], network_mode="none",
+            ), opts=options(self, after))
+            after = [*after, self.preparation]
+            gates.append(succeeded(self.preparation, f"preparing the {svc.name} volumes"))
 
         self.migration: docker.Container | None = None
         if svc.migration:
@@ -103,7 +125,7 @@ class Service(pulumi.ComponentResource):
             ), opts=options(self, waits))
             for n in range(1, svc.replicas + 1)
         ]
-        self.internal_url = f"http://{svc.name}:{svc.port}"
+        self.internal_url = ServiceEndpoint(svc.name, svc.port).internal_url if svc.port is not None else None
         self.register_outputs({
             "internalUrl": self.internal_url,
             "image": self.image_ref,

@@ -37,4 +37,10 @@ class Services(pulumi.ComponentResource):
             self.services[svc.name] = Service(f"{name}-{svc.name}", stack, svc, network, parts, bindings, secrets,
                                               after, built=images[owners[svc.name]] if svc.name in owners else None,
                                               opts=pulumi.ResourceOptions(parent=self))
+        # the stack's `operations` output (tools/ops.py): each service's containers by name, nothing secret
+        self.operations: dict[str, pulumi.Input] = {
+            "backend": "docker", "dockerHost": stack.docker_host,
+            "services": {svc_name: {"containers": [c.name for c in s.containers]}
+                         for svc_name, s in self.services.items()},
+        }
         self.register_outputs({"services": sorted(self.services)})

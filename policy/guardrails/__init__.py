@@ -18,12 +18,13 @@ dependencies, which are known even in a preview.
 
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
-from . import aws_compute, aws_data, aws_limits, aws_network, docker
+from . import aws_compute, aws_data, aws_limits, aws_network, budget, docker
 
 POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     *aws_data.POLICIES,
     *aws_compute.POLICIES,
     *aws_network.POLICIES,
     *aws_limits.POLICIES,
+    *budget.POLICIES,
     *docker.POLICIES,
 ]

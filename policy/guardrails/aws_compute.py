@@ -93,6 +93,67 @@ def _container_insights(args: ResourceValidationArgs) -> Iterator[str]:
         yield "Container Insights is off: settings=[{name: containerInsights, value: enabled}]"
 
 
+# ------------------------------------------------------------------------------------------------------- ECS Exec
+
+
+EXEC_ACTION = re.compile(r"^ssmmessages:(\*|(Create|Open)(Control|Data)Channel)$", re.IGNORECASE)
+
+
+def _exec_on(service: PolicyResource) -> bool:
+    return is_true(service.props.get("enableExecuteCommand"))
+
+
+def _exec_sessions_logged(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """A service open to ECS Exec sits in a cluster that logs every session to CloudWatch, encrypted, and encrypts
+    the sessions with a customer-managed key."""
+    clusters = of_type(args, [tokens.ECS_CLUSTER])
+
+    def check(service: PolicyResource) -> Iterator[str]:
+        if not _exec_on(service):
+            return
+        mine = [c for c in clusters if refers_to(service, "cluster", c)]
+        if not mine:
+            yield "ECS Exec is on, but the service's cluster is not in the stack, so its session logging is unknown"
+        for cluster in mine:
+            conf = dig(cluster.props, "configuration", "executeCommandConfiguration")
+            if dig(conf, "logging") != "OVERRIDE" or not dig(conf, "logConfiguration", "cloudWatchLogGroupName"):
+                yield (f"ECS Exec is on, but cluster '{cluster.name}' does not log the sessions to CloudWatch: "
+                       "executeCommandConfiguration logging=OVERRIDE with a cloudWatchLogGroupName")
+            elif not is_true(dig(conf, "logConfiguration", "cloudWatchEncryptionEnabled")):
+                yield f"ECS Exec session logs of cluster '{cluster.name}' are not encrypted: cloudWatchEncryptionEnabled"
+            if not dig(conf, "kmsKeyId"):
+                yield f"ECS Exec sessions of cluster '{cluster.name}' are not encrypted with the stack's key: kmsKeyId"
+
+    check_each(of_type(args, [tokens.ECS_SERVICE]), check, report_violation)
+
+
+def _statement_actions(policy: Any) -> list[str]:
+    actions: list[str] = []
+    for statement in items(dig(parse_json(policy), "Statement")) or [dig(parse_json(policy), "Statement")]:
+        if dig(statement, "Effect") == "Allow":
+            action = dig(statement, "Action")
+            actions += [str(a) for a in (items(action) or [action]) if a]
+    return actions
+
+
+def _exec_permissions_only_where_on(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """The ssmmessages channels ECS Exec needs are granted only to the task role of a service that has exec on."""
+    tasks, services = of_type(args, [tokens.ECS_TASK_DEFINITION]), of_type(args, [tokens.ECS_SERVICE])
+
+    def check(policy: PolicyResource) -> Iterator[str]:
+        granted = [a for a in _statement_actions(policy.props.get("policy")) if EXEC_ACTION.match(a)]
+        if not granted:
+            return
+        roles = [r for r in of_type(args, [tokens.IAM_ROLE]) if refers_to(policy, "role", r)]
+        users = [s for t in tasks for r in roles if refers_to(t, "taskRoleArn", r)
+                 for s in services if refers_to(s, "taskDefinition", t)]
+        if not any(_exec_on(s) for s in users):
+            yield (f"grants {', '.join(sorted(set(granted)))} (ECS Exec) to a role no exec-enabled service runs "
+                   "with: grant it only where enableExecuteCommand is on")
+
+    check_each(of_type(args, [tokens.IAM_ROLE_POLICY]), check, report_violation)
+
+
 # ------------------------------------------------------------------------------------------------------------ ALB
 
 
@@ -167,6 +228,11 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
                     [tokens.ECS_SERVICE], _no_public_ip),
     resource_policy("ecs-container-insights", "ECS clusters have Container Insights on.", [tokens.ECS_CLUSTER],
                     _container_insights),
+    StackValidationPolicy(name="ecs-exec-sessions-logged", description="ECS Exec sessions are logged to CloudWatch, "
+                          "encrypted, and encrypted in transit with the stack's KMS key.", validate=_exec_sessions_logged),
+    StackValidationPolicy(name="ecs-exec-permissions-only-where-on", description="Only the task role of a service "
+                          "with ECS Exec on may open Session Manager channels (ssmmessages).",
+                          validate=_exec_permissions_only_where_on),
     resource_policy("alb-drop-invalid-headers", "Application load balancers drop invalid HTTP header fields.",
                     tokens.LOAD_BALANCER, _drop_invalid_headers),
     resource_policy("alb-deletion-protection", "Production load balancers have deletion protection.",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from pulumi_policy import (
     PolicyResource,
@@ -58,11 +59,17 @@ def _rds_baseline(args: ResourceValidationArgs) -> Iterator[str]:
         yield "Performance Insights is off: set performance_insights_enabled=True"
 
 
+def restoring(props: Mapping[str, Any]) -> bool:
+    """An RDS instance whose protection its config lifted explicitly for a restore from a snapshot
+    (database.allowProtectedReplacement, docs/operations.md): the program marks it with a tag."""
+    return dig(props, "tags", "twinstack:allowProtectedReplacement") == "true"
+
+
 def _rds_production(args: ResourceValidationArgs) -> Iterator[str]:
     if not is_production(args.get_config()):
         return
     p = args.props
-    if not is_true(p.get("deletionProtection")):
+    if not is_true(p.get("deletionProtection")) and not restoring(p):
         yield "a production database without deletion protection: set deletion_protection=True"
     if is_true(p.get("skipFinalSnapshot")) or not p.get("finalSnapshotIdentifier"):
         yield "a production database deleted without a final snapshot: set final_snapshot_identifier"
@@ -117,7 +124,7 @@ def _mq_private(args: ResourceValidationArgs) -> Iterator[str]:
 
 
 def _stateful_protected(args: ResourceValidationArgs) -> Iterator[str]:
-    if is_production(args.get_config()) and not args.opts.protect:
+    if is_production(args.get_config()) and not args.opts.protect and not restoring(args.props):
         yield (f"{args.resource_type.split(':')[-1]} '{args.name}' holds data but is not protected: "
                "give it protect=True so no `pulumi up` or `destroy` can delete it")
 

@@ -18,6 +18,8 @@ S3_POLICY = ("aws:s3/bucketPolicy:BucketPolicy",)
 ECS_CLUSTER = "aws:ecs/cluster:Cluster"
 ECS_SERVICE = "aws:ecs/service:Service"
 ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+IAM_ROLE = "aws:iam/role:Role"
+IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 LOAD_BALANCER = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENER = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
