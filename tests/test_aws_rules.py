@@ -262,6 +262,8 @@ REFUSED = [
      "services[0].healthCheck", 'command: "CMD" then "CMD-SHELL" would run a program called CMD-SHELL'),
     ("huge-command", config(services=[web(command=["sh", "-c", "s" * 66_000])]), "services[0].env",
      "its env and commands make a task definition of about"),
+    ("extensions-tag", config(database={"extensions": [f"extension_number_{i:02d}" for i in range(20)]}),
+     "database.extensions", "20 extensions make a 399-character tag value; AWS allows 256"),
     ("acm-domain", config(proxy={"tls": {"domain": "-bad-.example", "zoneId": "Z1"},
                                  "routes": [{"path": "/", "service": "web"}]}),
      "proxy.tls.domain", "'-bad-.example' is not a domain name ACM accepts"),
@@ -353,6 +355,8 @@ def test_graph_checks_catch_each_kind_of_limit(staging_graph):
          "'staging-db-cpu' is also the name of"),
         (("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "app-in-app",
           {"description": "From <everyone>"}), "characters EC2 refuses"),
+        (("aws:rds/instance:Instance", "database-instance", {"tags": {"twinstack:pgExtensions": "x" * 257}}),
+         "its value over 256"),
         (("aws:lb/listenerRule:ListenerRule", "route-root",
           {"conditions": [{"pathPattern": {"values": ["/" + "x" * 130]}}]}), "AWS allows 128"),
     ]

@@ -214,6 +214,9 @@ TG_THRESHOLD = shape_range("elbv2.HealthCheckThresholdCount")
 ROLE_INLINE_POLICIES = 10_240
 ROLE_TRUST_POLICY = 2_048  # "Role trust policy length: 2,048 characters" (QUOTAS_IAM)
 TASK_DEFINITION_BYTES = 64 * 1024  # "Task definition size: 64 KiB" (QUOTAS_ECS)
+# "Maximum key length: 128 Unicode characters ... Maximum value length: 256 Unicode characters"
+# (tag-editor/latest/userguide/tagging.html#tag-conventions)
+TAG_KEY, TAG_VALUE = 128, 256
 # ECS HealthCheck (AmazonECS/latest/APIReference/API_HealthCheck.html): interval 5-300 s, timeout 2-60 s, retries
 # 1-10, startPeriod 0-300 s; command ["CMD", prog, args...] or ["CMD-SHELL", "one shell line"].
 ECS_HEALTH = {"interval": range(5, 301), "timeout": range(2, 61), "retries": range(1, 11), "startPeriod": range(0, 301)}
@@ -353,7 +356,16 @@ def graph_problems(records: Iterable[Record], service_names: Sequence[str] = ())
     _role_policies(records, report)
     _task_definitions(records, report)
     _engines(records, report)
+    _tags(records, report)
     return problems
+
+
+def _tags(records: list[Record], report) -> None:
+    for record in records:
+        tags = record.inputs.get("tags")
+        for key, value in (tags.items() if isinstance(tags, Mapping) else ()):
+            if len(str(key)) > TAG_KEY or len(str(value)) > TAG_VALUE:
+                report(record, f"tag {str(key)[:40]!r} is over {TAG_KEY} characters or its value over {TAG_VALUE}")
 
 
 def _physical_name(record: Record) -> tuple[str, int] | None:

@@ -311,6 +311,10 @@ def _database(stack: StackConfig) -> Iterator[Problem]:
     if db.username in POSTGRES_RESERVED or db.username in RDS_RESERVED_USERS:
         yield "database.username", (f"'{db.username}' is reserved on RDS PostgreSQL; use an application role name (a "
                                     f"PostgreSQL key word or a name RDS keeps: {source}.MasterUsername)")
+    listed = " ".join(db.extensions)  # database.py tags the instance with them (twinstack:pgExtensions)
+    if len(listed) > limits.TAG_VALUE:
+        yield "database.extensions", (f"{len(db.extensions)} extensions make a {len(listed)}-character tag value; AWS "
+                                      f"allows {limits.TAG_VALUE}")
     if db.name in POSTGRES_RESERVED or db.name in RDS_RESERVED_DATABASES:
         yield "database.name", f"'{db.name}' is a PostgreSQL key word or a database RDS reserves ({source}.DBName)"
     # Storage autoscaling's ceiling must be at least 10% above the allocated storage, or RDS answers "Invalid max
