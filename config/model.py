@@ -339,10 +339,6 @@ class StackConfig(Model):
     def protects_data(self) -> bool:
         return self.production if self.protect_data is None else self.protect_data
 
-    def exec_enabled(self, svc: Service) -> bool:
-        """ECS Exec into the service's tasks: its own `exec` setting, else on everywhere but production."""
-        return (not self.production) if svc.exec is None else svc.exec
-
     def services_in_dependency_order(self) -> list[Service]:
         """Every service after the services it depends on, otherwise in config order (rules reject cycles)."""
         done: dict[str, Service] = {}

@@ -30,6 +30,7 @@ from tools import deploy_time
 from tools.cost import Estimate, Line
 from tools.graph import ROOT, Graph, Resource, reveal
 from tools.parts import short_type
+from tools.pr_comment import percent, signed
 
 # Inputs whose change makes the provider replace the resource (ForceNew in the AWS and Docker providers), for the
 # resources where a replacement matters: those holding data, and those whose name is their identity.
@@ -321,12 +322,12 @@ def format_change(change: Change) -> str:
         rows = [("fixed", _total(b), _total(a)), ("assumed usage", _usage(b), _usage(a)),
                 ("total", _total(b) + _usage(b), _total(a) + _usage(a))]
         for label, x, y in rows:
-            out.append(f"  {label:<22}{x:>12,.2f}{y:>12,.2f}{_signed(y - x):>12}{_pct(x, y):>9}")
+            out.append(f"  {label:<22}{x:>12,.2f}{y:>12,.2f}{signed(y - x):>12}{percent(x, y):>9}")
         for usage, title in ((False, "fixed line items"), (True, "usage line items (assumptions in tools/cost.py)")):
             changed = [c for c in change.lines if c.usage == usage]
             out.append(f"  {title}: {'none changed' if not changed else ''}".rstrip())
             for c in changed:
-                out.append(f"    {_signed(c.delta):>10}  {c.part}: {c.item}  ({c.before:,.2f} -> {c.after:,.2f})")
+                out.append(f"    {signed(c.delta):>10}  {c.part}: {c.item}  ({c.before:,.2f} -> {c.after:,.2f})")
     summary = change.resources.summary()
     for what in ("added", "removed", "replaced"):
         kinds = summary[what]
@@ -347,17 +348,6 @@ def format_change(change: Change) -> str:
     return "\n".join(out)
 
 
-def _signed(x: float) -> str:
-    x = round(x, 2)
-    return f"{'+' if x > 0 else '-' if x < 0 else ''}${abs(x):,.2f}"
-
-
-def _pct(before: float, after: float) -> str:
-    if round(after - before, 2) == 0:
-        return "0.0%"
-    if before == 0:
-        return "new"
-    return f"{(after - before) / before:+.1%}"
 
 
 def is_aws(graph: Graph) -> bool:

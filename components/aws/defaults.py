@@ -5,7 +5,7 @@ An explicit setting in config always wins; these apply only where config leaves 
 
 from __future__ import annotations
 
-from config.model import StackConfig
+from config.model import Service, StackConfig
 
 
 def nat(stack: StackConfig) -> str:
@@ -26,6 +26,11 @@ def cache_replicas(stack: StackConfig) -> int:
     """One replica in production, so the group fails over to another AZ (Checkov CKV2_AWS_50); none elsewhere."""
     assert stack.cache is not None
     return stack.cache.replicas if stack.cache.replicas is not None else (1 if stack.production else 0)
+
+
+def exec_enabled(stack: StackConfig, svc: Service) -> bool:
+    """ECS Exec into the service's tasks: its own `exec` setting, else on everywhere but production."""
+    return (not stack.production) if svc.exec is None else svc.exec
 
 
 def broker_instance_type(stack: StackConfig) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import defaults
 from components.aws.image import Image
 from components.aws.policy import assume_role, document
 from components.aws.rules import MIGRATION_CONTAINER
@@ -191,7 +192,7 @@ class Service(pulumi.ComponentResource):
         uses_storage = "storage" in svc.uses and storage is not None and storage.task_policy is not None
         # ECS Exec (`make shell`): the task's SSM agent opens its channels with the task role, writes the session
         # log to the cluster's exec log group and decrypts the session with the stack's key. Only where it is on.
-        self.exec_enabled = stack.exec_enabled(svc) and exec_logs is not None
+        self.exec_enabled = defaults.exec_enabled(stack, svc) and exec_logs is not None
         if uses_storage or self.exec_enabled:
             self.task_role = aws.iam.Role(
                 f"{name}-task-role", description=f"The {prefix}/{svc.name} app's own AWS permissions",

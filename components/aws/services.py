@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import defaults
 from components.aws.image import Image
 from components.aws.service import Service
 from components.contracts import Binding, SecretEnv
@@ -31,7 +32,7 @@ class Services(pulumi.ComponentResource):
         # sessions themselves are encrypted with it too; declared only where some service has exec on.
         self.exec_logs: aws.cloudwatch.LogGroup | None = None
         execute_command = None
-        if any(stack.exec_enabled(svc) for svc in stack.services):
+        if any(defaults.exec_enabled(stack, svc) for svc in stack.services):
             self.exec_logs = aws.cloudwatch.LogGroup(
                 f"{name}-exec-logs", name=f"/twinstack/{stack.name_prefix}/exec-sessions",
                 retention_in_days=stack.monitoring.log_retention_days, kms_key_id=network.key.arn, opts=child)
