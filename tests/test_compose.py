@@ -241,3 +241,27 @@ def test_the_command_line_prints_the_table_and_never_a_traceback(tmp_path, targe
     assert compose.main([str(tmp_path / "nope.yaml"), "x"]) == 1
     err = capsys.readouterr().err
     assert "nothing written" in err and "no such file" in err and "Traceback" not in err
+
+
+def test_a_proxy_config_tells_the_port_of_a_service_that_declares_none(tmp_path, target):
+    """Found importing public projects: a backend reached only through nginx, and a database twinstack cannot run."""
+    project = tmp_path / "p"
+    (project / "proxy").mkdir(parents=True)
+    (project / "proxy" / "default.conf").write_text("server { location / { proxy_pass http://backend:8000; } }\n")
+    (project / "compose.yaml").write_text("""
+services:
+  backend: {image: acme/backend:1, depends_on: [db]}
+  db: {image: "mariadb:11", volumes: ["db-data:/var/lib/mysql"]}
+  proxy:
+    image: nginx
+    ports: ["80:80"]
+    volumes: [{type: bind, source: ./proxy/default.conf, target: /etc/nginx/conf.d/default.conf}]
+volumes: {db-data: {}}
+""")
+    path, report = compose.import_compose(project / "compose.yaml", "shop", out_dir=target)
+    config = yaml.safe_load(path.read_text())["config"]
+    assert config["twinstack:services"][0]["port"] == 8000
+    assert config["twinstack:proxy"] == {"httpPort": 80, "routes": [{"path": "/", "service": "backend"}]}
+    rows = {(key, status) for key, status, _ in report.rows}
+    assert {("services.db", "dropped"), ("volumes.db-data", "dropped"), ("services.backend.depends_on.db", "dropped"),
+            ("services.backend", "approximated")} <= rows

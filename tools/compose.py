@@ -218,6 +218,7 @@ class Importer:
             elif kind == "unsupported":
                 self.report.dropped(f"services.{name}", f"{svc.get('image')}: a stateful service twinstack has no part "
                                                         "for (PostgreSQL, Redis and RabbitMQ only); run it elsewhere")
+        self.upstream_ports: dict[str, int] = {}
         self.nginx = {p: self._nginx_locations(p) for p, k in self.kinds.items() if k == "proxy"}
         # a proxy that also serves files of its own image (a built frontend) stays a service behind twinstack's proxy
         serving = {p for p, found in self.nginx.items() if any(kind == "files" for _, kind, _, _ in found)}
@@ -324,7 +325,7 @@ class Importer:
             if key == "volumes":
                 for v in svc["volumes"]:
                     target = v.get("target", "")
-                    if target == data_path or (part == "cache" and target == "/data"):
+                    if data_path.startswith(target.rstrip("/")) or target.startswith(data_path):
                         self.report.mapped(f"services.{name}.volumes", f"{v.get('source')}:{target}: the part's own "
                                                                        "volume (docker) or managed storage (aws)")
                     elif part == "database" and target.startswith("/docker-entrypoint-initdb.d"):
@@ -396,6 +397,10 @@ class Importer:
             if other == "restart":
                 self.report.approximated(f"{key}.restart", "twinstack restarts services unless stopped (docker) and "
                                                             "ECS replaces failed tasks")
+            elif other == "secrets":
+                self.report.dropped(f"{key}.secrets", "Compose secret files: set each value with `pulumi config set "
+                                                       "--secret --path 'twinstack:secrets.<NAME>'` and list NAME in "
+                                                       "the service's secrets (it arrives as an env var)")
             elif other == "container_name":
                 self.report.approximated(f"{key}.container_name", "containers are named <stack>-<service>")
             else:
@@ -405,6 +410,11 @@ class Importer:
     def _port(self, name: str, svc: dict[str, Any]) -> int | None:
         targets = [int(p["target"]) for p in svc.get("ports") or [] if p.get("target")]
         targets += [int(str(p).split("/")[0]) for p in svc.get("expose") or [] if str(p).split("/")[0].isdigit()]
+        if not targets and name in self.upstream_ports:
+            port = self.upstream_ports[name]
+            self.report.approximated(f"services.{name}", f"no ports in Compose: port {port}, where the proxy's nginx "
+                                                          "config reaches it")
+            return port
         if not targets:
             self.report.mapped(f"services.{name}", "no ports: a worker (no route, no internal URL)")
             return None
@@ -569,7 +579,7 @@ class Importer:
             for i, name in enumerate(published or [n for n in apps if services[n].get("port")][:1]):
                 path = "/" if i == 0 else f"/{name}"
                 ports = [p for p in self.services[name].get("ports") or [] if p.get("published")]
-                if i == 0 and ports:
+                if i == 0 and ports and "httpPort" not in entry:  # the proxy's own published port wins
                     entry["httpPort"] = int(ports[0]["published"])
                 routes.append({"path": path, "service": name, **({"stripPrefix": True} if i else {})})
                 self.report.approximated(f"services.{name}.ports", f"route {path} -> {name} (one route per published "
@@ -606,9 +616,11 @@ class Importer:
                     continue
                 upstream = next((d["args"][0] for d in block if d["directive"] == "proxy_pass"), "")
                 files_at = next((d["args"][0] for d in block if d["directive"] in ("alias", "root")), None)
-                target = re.match(r"https?://([^:/]+)(?::\d+)?(/.*)?$", upstream)
+                target = re.match(r"https?://([^:/]+)(?::(\d+))?(/.*)?$", upstream)
                 if target and target.group(1) in self.services:
-                    found.append((args[0], "service", target.group(1), bool(target.group(2)) and args[0] != "/"))
+                    found.append((args[0], "service", target.group(1), bool(target.group(3)) and args[0] != "/"))
+                    if target.group(2):  # the port the proxy reaches it on, for a service that declares none
+                        self.upstream_ports.setdefault(target.group(1), int(target.group(2)))
                 elif files_at and (volume := next((v for t, v in mounts.items() if files_at.startswith(t)), None)):
                     found.append((args[0], "volume", volume, False))
                 elif files_at or not upstream:
@@ -668,10 +680,12 @@ class Importer:
                 else:
                     self.report.dropped(key, f"{v.get('source')}:{v.get('target')}: a {v.get('type')} mount of a host "
                                              "path, which AWS does not have; build it into the image")
+        deployed = [svc for n, svc in self.services.items() if self.kinds[n] != "unsupported"]
         for name in self.project.get("volumes") or {}:
-            self.report.mapped(f"volumes.{name}", "a named volume of a part or a service") if name in users or any(
-                v.get("source") == name for svc in self.services.values() for v in svc.get("volumes") or []) \
-                else self.report.dropped(f"volumes.{name}", "no service mounts it")
+            if name in users or any(v.get("source") == name for svc in deployed for v in svc.get("volumes") or []):
+                self.report.mapped(f"volumes.{name}", "a named volume of a part or a service")
+            else:
+                self.report.dropped(f"volumes.{name}", "no deployed service mounts it")
 
 
 # ------------------------------------------------------------------------------------------------ writing
