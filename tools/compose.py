@@ -201,7 +201,7 @@ class Importer:
                                 "not part of a deployment twinstack models")
         if self.project.get("name"):
             self.report.approximated("name", "the stack name you chose replaces the Compose project name")
-        jobs = self._migrations()
+        jobs = self.jobs = self._migrations()
         for name, kind in self.kinds.items():
             svc = self.services[name]
             if name in jobs:
@@ -229,6 +229,7 @@ class Importer:
         self._networks(apps)
         self._proxy(apps)
         self._volumes()
+        self._segments_said()
         secrets = sorted({s for svc in cfg["twinstack:services"] for s in svc.get("secrets", [])})
         if secrets:
             self.out.comments["twinstack:services"] = ("secrets: set each with the `pulumi config set --secret` "
@@ -505,6 +506,7 @@ class Importer:
                 (self.report.mapped if same else self.report.approximated)(
                     key, f"migration: '{dep}' runs to completion before each start" + (
                         "" if same else f", in {name}'s image rather than its own"))
+                self._job_keys(dep, name, job, same)
             elif self.kinds.get(dep) in ("database", "cache", "broker"):
                 part = self.kinds[dep]
                 if part not in out.setdefault("uses", []):
@@ -521,6 +523,31 @@ class Importer:
             out.pop("uses", None)
 
     # -- stack-wide
+    def _job_keys(self, job_name: str, owner: str, job: dict[str, Any], same_image: bool) -> None:
+        """What became of each key of a job that is now `owner`'s migration."""
+        for key in sorted(k for k, v in job.items() if v):
+            where = f"services.{job_name}.{key}"
+            if key in ("command", "entrypoint"):
+                self.report.mapped(where, f"services.{owner}.migration.command")
+            elif key in ("build", "image"):
+                (self.report.mapped if same_image else self.report.approximated)(
+                    where, f"the migration runs in {owner}'s image" + ("" if same_image else ", not this one"))
+            elif key == "restart":
+                self.report.mapped(where, f"a one-off: it runs to completion before each start of {owner}")
+            else:
+                self.report.approximated(where, f"the migration runs with {owner}'s env, networks and waits")
+
+    def _segments_said(self) -> None:
+        """Each deployed service's Compose networks: where twinstack puts it instead, unless said already."""
+        said = {key for key, _, _ in self.report.rows}
+        segment = {"database": "the data segment", "cache": "the data segment", "broker": "the data segment",
+                   "proxy": "the proxy segment"}
+        for name, svc in self.services.items():
+            key = f"services.{name}.networks"
+            if svc.get("networks") and key not in said and self.kinds[name] != "unsupported" and name not in self.jobs:
+                where = segment.get(self.kinds[name], "the proxy segment, plus the data segment if it uses data")
+                self.report.approximated(key, f"{where} (twinstack's placement)")
+
     def _networks(self, apps: list[str]) -> None:
         declared = {n: v or {} for n, v in (self.project.get("networks") or {}).items()}
         internal = {n for n, v in declared.items() if v.get("internal")}

@@ -19,7 +19,8 @@ How the spelling is undone:
   of a resource it depends on (Pulumi's property dependencies say which), the value is unknown until apply, as in a
   real plan: left out of `values`, marked in `after_unknown`, and named under `configuration` as
   `<type>.<name>.<attribute>`, which is how Checkov links a bucket to its public access block, logging and the rest.
-- Secrets are kept present but replaced by a placeholder, and marked sensitive.
+- Secret values are written as "(sensitive)" and listed in `sensitive_values`, as Terraform writes a sensitive
+  attribute: the checks see that the attribute is set, never its value.
 
 Only `aws:` custom resources are written: components, the provider and other packages (random, docker) have no
 Terraform AWS resource to check.
