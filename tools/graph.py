@@ -24,7 +24,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pm
-from pulumi.runtime import rpc
+from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -249,6 +249,8 @@ def run_program(config: dict[str, Any], secret_keys: list[str], stack: str) -> G
     pulumi.runtime.set_all_config(raw, secret_keys)
     mocks = Mocks()
     monitor = RecordingMonitor(mocks)
+    # A fresh root Stack per run: set_mocks keeps the previous run's, and with it that run's exports.
+    settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
