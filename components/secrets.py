@@ -11,9 +11,7 @@ import pulumi
 import pulumi_random as random
 
 from config.model import StackConfig
-
-# The passwords of the data parts, by the part that owns them (also their names under twinstack:rotation).
-PART_SECRETS = ("database", "cache", "broker")
+from config.parts import WITH_PASSWORD
 
 
 class GeneratedSecrets(pulumi.ComponentResource):
@@ -21,7 +19,8 @@ class GeneratedSecrets(pulumi.ComponentResource):
 
     def __init__(self, name: str, stack: StackConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:secrets:GeneratedSecrets", name, None, opts)
-        wanted = [p for p in PART_SECRETS if getattr(stack, p) is not None] + list(stack.generated_secrets)
+        # a part's password is named (and rotated) after the part that owns it
+        wanted = [p for p in WITH_PASSWORD if stack.part(p) is not None] + list(stack.generated_secrets)
         self.passwords: dict[str, random.RandomPassword] = {
             key: random.RandomPassword(
                 f"{name}-{key.lower().replace('_', '-')}",

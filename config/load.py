@@ -15,12 +15,13 @@ from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
 from config.model import DNS_LABEL, ENV_NAME, SECRET_NAME, StackConfig
+from config.parts import PART_KEYS
 from config.rules import check
 
 NAMESPACE = "twinstack"
 SCALAR_KEYS = {"backend", "environment", "namePrefix", "protectData", "dockerHost"}
-OBJECT_KEYS = {"network", "database", "cache", "broker", "storage", "services", "proxy", "monitoring",
-               "generatedSecrets", "rotation", "secrets", "budget"}
+OBJECT_KEYS = {"network", *PART_KEYS, "services", "proxy", "monitoring", "generatedSecrets", "rotation", "secrets",
+               "budget"}
 BOOL_KEYS = {"protectData"}
 # What a regex in config/model.py means, in words, for error messages.
 PATTERN_HINTS = {

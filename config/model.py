@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from config.parts import PART_KEYS
+
 # A DNS label: what Docker aliases, Cloud Map names and URLs like http://<service>:<port> all accept.
 DNS_LABEL = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -196,7 +198,8 @@ class SharedVolume(Model):
     read_only: bool = False
 
 
-Part = Literal["database", "cache", "broker", "storage"]
+# what a service may name in `uses`: the part kinds of config/parts.py
+Part = Literal[PART_KEYS]  # type: ignore[valid-type]
 
 
 class Service(Model):
@@ -352,6 +355,10 @@ class StackConfig(Model):
         for svc in self.services:
             visit(svc)
         return list(done.values())
+
+    def part(self, key: str) -> BaseModel | None:
+        """The settings of a part kind (config/parts.py), or None where the stack does not configure it."""
+        return getattr(self, key)
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)

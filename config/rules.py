@@ -6,18 +6,14 @@ import importlib
 from collections.abc import Iterator
 
 from config.model import StackConfig
+from config.parts import KINDS, WITH_PASSWORD
 
 Problem = tuple[str, str]
 
 
 def injected_env(part: str) -> tuple[str, ...]:
     """The env vars a part hands to the services that use it (the contract; see components/contracts.py)."""
-    return {
-        "database": ("DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD"),
-        "cache": ("REDIS_URL",),
-        "broker": ("AMQP_URL",),
-        "storage": ("STORAGE_URL", "STORAGE_PATH", "STORAGE_BUCKET"),
-    }[part]
+    return KINDS[part].env
 
 
 def check(cfg: StackConfig) -> list[Problem]:
@@ -37,7 +33,7 @@ def _services(cfg: StackConfig) -> Iterator[Problem]:
             yield f"services[{i}].name", f"duplicate service name '{svc.name}' (also services[{first[svc.name]}])"
         first.setdefault(svc.name, i)
         for k, part in enumerate(svc.uses):
-            if getattr(cfg, part) is None:
+            if cfg.part(part) is None:
                 yield f"services[{i}].uses[{k}]", f"uses '{part}' but twinstack:{part} is not configured"
             for env in injected_env(part):
                 if env in svc.env:
@@ -107,7 +103,7 @@ def _secrets(cfg: StackConfig) -> Iterator[Problem]:
                 yield (f"services[{i}].secrets[{k}]",
                        f"'{name}' is not set: run `pulumi config set --secret --path 'twinstack:secrets.{name}' <value>`"
                        " or add it to twinstack:generatedSecrets")
-    parts = {"database": cfg.database, "cache": cfg.cache, "broker": cfg.broker}
+    parts = {key: cfg.part(key) for key in WITH_PASSWORD}
     for name in cfg.generated_secrets:
         if name.lower() in parts:
             yield (f"generatedSecrets.{name}", f"'{name}' is the rotation key of twinstack:{name.lower()}'s own password;"

@@ -49,8 +49,11 @@ def output_keys(value: Any, path: str = "") -> list[str]:
     if isinstance(value, dict) and set(value) == {"__secret__"}:
         return output_keys(value["__secret__"], path)
     if isinstance(value, dict):
-        return [p for k, v in value.items() for p in ([f"{path}.{k}" if path else k]
-                                                      + output_keys(v, f"{path}.{k}" if path else k))]
+        keys = []
+        for k, v in value.items():
+            here = f"{path}.{k}" if path else k
+            keys += [here, *output_keys(v, here)]
+        return keys
     return []
 
 

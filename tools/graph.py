@@ -249,8 +249,10 @@ def run_program(config: dict[str, Any], secret_keys: list[str], stack: str) -> G
     pulumi.runtime.set_all_config(raw, secret_keys)
     mocks = Mocks()
     monitor = RecordingMonitor(mocks)
-    # A fresh root Stack per run: set_mocks keeps the previous run's, and with it that run's exports.
-    settings.ROOT.set(None)
+    # set_mocks keeps the previous run's root Stack, and with it that run's exports: start from none.
+    root = settings.get_root_resource()
+    if root is not None:
+        root.outputs = {}  # type: ignore[attr-defined]
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))

@@ -24,6 +24,7 @@ class Broker(pulumi.ComponentResource):
     def __init__(self, name: str, stack: StackConfig, network, password: pulumi.Output[str],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Broker", name, None, opts)
+        self.operations = None  # nothing tools/ops.py operates
         assert stack.broker is not None
         broker, prefix = stack.broker, stack.name_prefix
         mode = defaults.broker_mode(stack)
@@ -48,11 +49,19 @@ class Broker(pulumi.ComponentResource):
         )
         host = self.broker.instances.apply(lambda instances: urlparse(instances[0].endpoints[0]).hostname)
         self.url: pulumi.Output[str] = amqp_url(broker.username, password, host, PORT, tls=True)
-        secret, version = keep_secret(f"{name}-connection", stack, "broker", pulumi.Output.json_dumps({"url": self.url}),
-                                      network.key, self, f"{prefix} RabbitMQ: AMQP_URL")
+        secret, version = keep_secret(f"{name}-connection", network.site, "broker",
+                                      pulumi.Output.json_dumps({"url": self.url}), self, f"{prefix} RabbitMQ: AMQP_URL")
         self.secret = secret
         self.binding = Binding(
-            secrets={"AMQP_URL": SecretEnv(value=self.url, value_from=secret_ref(secret, version, "url"))},
+            secrets={"AMQP_URL": SecretEnv(value=self.url, reference=secret_ref(secret, version, "url"))},
             depends_on=[self.broker],
         )
         self.register_outputs({"url": self.url, "brokerName": self.broker_name, "secretArn": secret.arn})
+
+
+def build(name: str, stack: StackConfig, network, password: pulumi.Output[str] | None,
+          opts: pulumi.ResourceOptions) -> Broker | None:
+    """The adapter: the broker from the stack."""
+    if stack.broker is None:
+        return None
+    return Broker(name, stack, network, password, opts=opts)

@@ -26,6 +26,7 @@ class Cache(pulumi.ComponentResource):
     def __init__(self, name: str, stack: StackConfig, network, password: pulumi.Output[str],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Cache", name, None, opts)
+        self.operations = None  # nothing tools/ops.py operates
         assert stack.cache is not None
         cache, prefix = stack.cache, stack.name_prefix
         child = pulumi.ResourceOptions(parent=self)
@@ -76,12 +77,20 @@ class Cache(pulumi.ComponentResource):
         )
 
         self.url: pulumi.Output[str] = redis_url(password, self.group.primary_endpoint_address, PORT, tls=True)
-        secret, version = keep_secret(f"{name}-connection", stack, "cache", pulumi.Output.json_dumps({"url": self.url}),
-                                      network.key, self, f"{prefix} Redis: REDIS_URL")
+        secret, version = keep_secret(f"{name}-connection", network.site, "cache",
+                                      pulumi.Output.json_dumps({"url": self.url}), self, f"{prefix} Redis: REDIS_URL")
         self.secret = secret
         self.binding = Binding(
-            secrets={"REDIS_URL": SecretEnv(value=self.url, value_from=secret_ref(secret, version, "url"))},
+            secrets={"REDIS_URL": SecretEnv(value=self.url, reference=secret_ref(secret, version, "url"))},
             depends_on=[self.group],
         )
         self.register_outputs({"url": self.url, "replicationGroupId": self.replication_group_id,
                                "nodeIds": self.node_ids, "secretArn": secret.arn})
+
+
+def build(name: str, stack: StackConfig, network, password: pulumi.Output[str] | None,
+          opts: pulumi.ResourceOptions) -> Cache | None:
+    """The adapter: the cache from the stack."""
+    if stack.cache is None:
+        return None
+    return Cache(name, stack, network, password, opts=opts)

@@ -7,14 +7,23 @@ outright wherever `protectData` holds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import pulumi
 import pulumi_aws as aws
 
 from components.aws import defaults
 from components.aws.policy import assume_role
 from components.aws.secret_store import keep_secret, secret_ref
+from components.aws.site import Site
 from components.contracts import Binding, SecretEnv, postgres_url
+from config import model
 from config.model import StackConfig
+
+if TYPE_CHECKING:
+    from components.aws.network import Network
 
 PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
@@ -28,17 +37,37 @@ def preload_libraries(extensions: list[str]) -> list[str]:
     return ["pg_stat_statements", *(e for e in needed if e != "pg_stat_statements")] if needed else []
 
 
+@dataclass(frozen=True)
+class DatabaseArgs:
+    settings: model.Database
+    password: pulumi.Output[str]
+    site: Site
+    subnet_ids: Sequence[pulumi.Input[str]]  # private subnets, one per AZ
+    security_group_id: pulumi.Input[str]  # the data tier's group for PostgreSQL: admits the app tier only
+    multi_az: bool
+
+
+def build(name: str, stack: StackConfig, network: Network, password: pulumi.Output[str] | None,
+          opts: pulumi.ResourceOptions) -> Database | None:
+    """The adapter: the RDS instance's arguments from the stack (Multi-AZ by environment, components/aws/defaults)."""
+    if stack.database is None:
+        return None
+    assert password is not None
+    return Database(name, DatabaseArgs(
+        settings=stack.database, password=password, site=network.site, subnet_ids=network.private_subnet_ids,
+        security_group_id=network.security_groups["db"].id, multi_az=defaults.db_multi_az(stack)), opts)
+
+
 class Database(pulumi.ComponentResource):
-    def __init__(self, name: str, stack: StackConfig, network, password: pulumi.Output[str],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Database", name, None, opts)
-        assert stack.database is not None
-        db, prefix = stack.database, stack.name_prefix
+        db, site, password, prefix = args.settings, args.site, args.password, args.site.prefix
         child = pulumi.ResourceOptions(parent=self)
         self.extensions: list[str] = list(db.extensions)
         self.identifier = f"{prefix}-postgres"
+        self.operations = {"identifier": self.identifier}  # the RDS instance to snapshot and restore (tools/ops.py)
 
-        subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=network.private_subnet_ids,
+        subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=args.subnet_ids,
                                       description=f"{prefix} PostgreSQL: private subnets only", opts=child)
         parameters = [{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}]
         libraries = preload_libraries(self.extensions)
@@ -53,17 +82,17 @@ class Database(pulumi.ComponentResource):
 
         monitoring_role = aws.iam.Role(
             f"{name}-monitoring-role", description="RDS enhanced monitoring",
-            assume_role_policy=assume_role("monitoring.rds.amazonaws.com", network.account.id), opts=child)
+            assume_role_policy=assume_role("monitoring.rds.amazonaws.com", site.account.id), opts=child)
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-monitoring-policy", role=monitoring_role.id,
-            policy_arn=pulumi.Output.concat("arn:", network.account.partition,
+            policy_arn=pulumi.Output.concat("arn:", site.account.partition,
                                             ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
             opts=child)
 
         # RDS would create these on first export and keep them forever; created first, they get retention and the key.
         log_groups = [
             aws.cloudwatch.LogGroup(f"{name}-{log}-logs", name=f"/aws/rds/instance/{self.identifier}/{log}",
-                                    retention_in_days=stack.monitoring.log_retention_days, kms_key_id=network.key.arn,
+                                    retention_in_days=site.log_retention_days, kms_key_id=site.key.arn,
                                     opts=child)
             for log in LOG_EXPORTS
         ]
@@ -72,8 +101,8 @@ class Database(pulumi.ComponentResource):
         # the old one is deleted first (with its final snapshot where data is protected). Without the key, a change
         # of snapshotIdentifier is ignored, so removing the key after a restore changes nothing.
         restore = db.restore_from_snapshot
-        protect = stack.protects_data and not db.allow_protected_replacement
-        if stack.protects_data and db.allow_protected_replacement:
+        protect = site.protect_data and not db.allow_protected_replacement
+        if site.protect_data and db.allow_protected_replacement:
             tags["twinstack:allowProtectedReplacement"] = "true"  # the policy pack's sign that this was asked for
         self.instance = aws.rds.Instance(
             f"{name}-instance",
@@ -87,28 +116,28 @@ class Database(pulumi.ComponentResource):
             password=password,
             port=PORT,
             db_subnet_group_name=subnets.id,
-            vpc_security_group_ids=[network.security_groups["db"].id],
+            vpc_security_group_ids=[args.security_group_id],
             parameter_group_name=self.parameter_group.id,
             publicly_accessible=False,
             storage_type="gp3",
             allocated_storage=db.allocated_storage_gb,
             max_allocated_storage=db.max_allocated_storage_gb,
             storage_encrypted=True,
-            kms_key_id=network.key.arn,
-            multi_az=defaults.db_multi_az(stack),
+            kms_key_id=site.key.arn,
+            multi_az=args.multi_az,
             backup_retention_period=db.backup_retention_days,
             backup_window="03:00-03:30",
             maintenance_window="sun:04:00-sun:05:00",
             copy_tags_to_snapshot=True,
-            delete_automated_backups=not stack.protects_data,
+            delete_automated_backups=not site.protect_data,
             deletion_protection=protect,
-            skip_final_snapshot=not stack.protects_data,
-            final_snapshot_identifier=f"{self.identifier}-final" if stack.protects_data else None,
+            skip_final_snapshot=not site.protect_data,
+            final_snapshot_identifier=f"{self.identifier}-final" if site.protect_data else None,
             auto_minor_version_upgrade=True,
             allow_major_version_upgrade=False,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             performance_insights_enabled=db.performance_insights,
-            performance_insights_kms_key_id=network.key.arn if db.performance_insights else None,
+            performance_insights_kms_key_id=site.key.arn if db.performance_insights else None,
             performance_insights_retention_period=7 if db.performance_insights else None,
             monitoring_interval=60,
             monitoring_role_arn=monitoring_role.arn,
@@ -124,15 +153,15 @@ class Database(pulumi.ComponentResource):
         self.url: pulumi.Output[str] = postgres_url(db.username, password, self.instance.address, PORT, db.name,
                                                     tls=True)
         secret, version = keep_secret(
-            f"{name}-connection", stack, "database", pulumi.Output.json_dumps({"url": self.url, "password": password}),
-            network.key, self, f"{prefix} PostgreSQL: DATABASE_URL and PGPASSWORD")
+            f"{name}-connection", site, "database", pulumi.Output.json_dumps({"url": self.url, "password": password}),
+            self, f"{prefix} PostgreSQL: DATABASE_URL and PGPASSWORD")
         self.secret = secret
         self.binding = Binding(
             env={"PGHOST": self.instance.address, "PGPORT": str(PORT), "PGDATABASE": db.name, "PGUSER": db.username},
             secrets={
-                "DATABASE_URL": SecretEnv(value=self.url, value_from=secret_ref(secret, version, "url")),
+                "DATABASE_URL": SecretEnv(value=self.url, reference=secret_ref(secret, version, "url")),
                 "PGPASSWORD": SecretEnv(value=pulumi.Output.secret(password),
-                                        value_from=secret_ref(secret, version, "password")),
+                                        reference=secret_ref(secret, version, "password")),
             },
             depends_on=[self.instance],
         )

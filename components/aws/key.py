@@ -8,17 +8,11 @@ policy it will meet in production.
 
 from __future__ import annotations
 
-import weakref
-
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.policy import Account, document
 from config.model import StackConfig
-
-# Platform hands every part the network, except SecretStore. The key is created by the network and shared with its
-# sibling parts through the parent they have in common; a program run has one Platform, so one entry.
-_SHARED: weakref.WeakKeyDictionary[pulumi.Resource, StackKey] = weakref.WeakKeyDictionary()
 
 
 class StackKey(pulumi.ComponentResource):
@@ -66,15 +60,3 @@ class StackKey(pulumi.ComponentResource):
                                    target_key_id=self.key.key_id, opts=pulumi.ResourceOptions(parent=self))
         self.arn: pulumi.Output[str] = self.key.arn
         self.register_outputs({"arn": self.arn, "alias": self.alias.name})
-
-    def share_with_siblings(self, parent: pulumi.Resource | None) -> None:
-        if parent is not None:
-            _SHARED[parent] = self
-
-    @staticmethod
-    def of_siblings(opts: pulumi.ResourceOptions | None) -> StackKey:
-        parent = opts.parent if opts else None
-        key = _SHARED.get(parent) if parent is not None else None
-        if key is None:
-            raise RuntimeError("the aws Network creates the stack's KMS key: create it first, under the same parent")
-        return key

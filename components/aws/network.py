@@ -16,6 +16,7 @@ from components.aws import defaults
 from components.aws.key import StackKey
 from components.aws.policy import Account, assume_role, document
 from components.aws.rules import port_ranges, routed_services
+from components.aws.site import Site
 from config.model import StackConfig
 
 # The ports the data tier listens on, and what each part's security group is called.
@@ -38,7 +39,9 @@ class Network(pulumi.ComponentResource):
         prefix, net = stack.name_prefix, stack.network
         self.account = Account(self)
         self.key = StackKey(f"{name}-key", stack, opts=child)
-        self.key.share_with_siblings(opts.parent if opts else None)
+        # what every other part of the stack shares (components/aws/site.py)
+        self.site = Site(prefix=prefix, production=stack.production, protect_data=stack.protects_data,
+                         log_retention_days=stack.monitoring.log_retention_days, key=self.key, account=self.account)
 
         self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=net.cidr, enable_dns_support=True,
                                enable_dns_hostnames=True, tags={"Name": prefix}, opts=child)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from components.aws import defaults, limits
 from components.contracts import PREPARE_VOLUMES
 from config.model import Route, StackConfig
+from config.parts import WITH_PASSWORD
 
 Problem = tuple[str, str]
 
@@ -378,14 +379,13 @@ def _replicas(stack: StackConfig) -> Iterator[Problem]:
 ARN_OVERHEAD = len("arn:aws-us-gov:secretsmanager:ap-southeast-5:123456789012:secret:") + limits.PREFIX_SUFFIX + 7
 POLICY_OVERHEAD = 1_500  # the statements around the secret ARNs: logs, image pulls, KMS (measured: about 900)
 TASK_OVERHEAD = 4_096  # a container's fixed fields: logging, mounts, health check, port mappings (measured: about 2 KiB)
-PART_SECRETS = {"database": ("DATABASE_URL", "PGPASSWORD"), "cache": ("REDIS_URL",), "broker": ("AMQP_URL",)}
 
 
 def _sizes(stack: StackConfig) -> Iterator[Problem]:
     p = stack.name_prefix
     for i, svc in enumerate(stack.services):
         secrets = {f"{p}/app/{name}" for name in [*svc.secrets, *svc.optional_secrets]}
-        secrets |= {f"{p}/{part}" for part in svc.uses if part in PART_SECRETS}
+        secrets |= {f"{p}/{part}" for part in svc.uses if part in WITH_PASSWORD}
         policy = POLICY_OVERHEAD + sum(len(s) + ARN_OVERHEAD + 3 for s in secrets)
         if policy > limits.ROLE_INLINE_POLICIES:
             yield (f"services[{i}].secrets", f"{len(secrets)} secrets make its execution role's policy about {policy} "

@@ -12,24 +12,17 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.key import StackKey
+from components.aws.site import Site
 from components.contracts import SecretEnv
-from config.model import StackConfig
 
 
-def recovery_days(stack: StackConfig) -> int:
-    """How long a deleted secret can still be restored: the longest Secrets Manager allows where data matters."""
-    return 30 if stack.protects_data else 7
-
-
-def keep_secret(name: str, stack: StackConfig, path: str, value: pulumi.Input[str], key: StackKey,
-                parent: pulumi.Resource, description: str) -> tuple[aws.secretsmanager.Secret,
-                                                                     aws.secretsmanager.SecretVersion]:
+def keep_secret(name: str, site: Site, path: str, value: pulumi.Input[str], parent: pulumi.Resource,
+                description: str) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
     """One secret (named `<prefix>/<path>-<random>`) and its current version, encrypted with the stack key."""
     child = pulumi.ResourceOptions(parent=parent)
     secret = aws.secretsmanager.Secret(
-        name, name_prefix=f"{stack.name_prefix}/{path}-", description=description, kms_key_id=key.arn,
-        recovery_window_in_days=recovery_days(stack), opts=child)
+        name, name_prefix=f"{site.prefix}/{path}-", description=description, kms_key_id=site.key.arn,
+        recovery_window_in_days=site.secret_recovery_days, opts=child)
     version = aws.secretsmanager.SecretVersion(
         f"{name}-version", secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child)
     return secret, version
@@ -41,23 +34,24 @@ def secret_ref(secret: aws.secretsmanager.Secret, version: aws.secretsmanager.Se
     return pulumi.Output.concat(secret.arn, ":", json_key, "::", version.version_id)
 
 
-def secret_arn(value_from: pulumi.Input[str]) -> pulumi.Output[str]:
+def secret_arn(reference: pulumi.Input[str]) -> pulumi.Output[str]:
     """The secret's ARN inside a `valueFrom` reference (what IAM policies grant): all but its last three fields."""
-    return pulumi.Output.from_input(value_from).apply(lambda ref: ref.rsplit(":", 3)[0])
+    return pulumi.Output.from_input(reference).apply(lambda ref: ref.rsplit(":", 3)[0])
 
 
 class SecretStore(pulumi.ComponentResource):
-    def __init__(self, name: str, stack: StackConfig, values: Mapping[str, pulumi.Output[str]],
+    """Each app secret (generated or user-provided) once, for every service that uses it."""
+
+    def __init__(self, name: str, site: Site, values: Mapping[str, pulumi.Output[str]],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:SecretStore", name, None, opts)
-        key = StackKey.of_siblings(opts)
         self.secrets: dict[str, aws.secretsmanager.Secret] = {}
         self.env: dict[str, SecretEnv] = {}
         for env_name in sorted(values):
             secret, version = keep_secret(
-                f"{name}-{env_name.lower().replace('_', '-')}", stack, f"app/{env_name}", values[env_name], key, self,
-                f"{env_name} for the services of {stack.name_prefix}")
+                f"{name}-{env_name.lower().replace('_', '-')}", site, f"app/{env_name}", values[env_name], self,
+                f"{env_name} for the services of {site.prefix}")
             self.secrets[env_name] = secret
             self.env[env_name] = SecretEnv(value=pulumi.Output.secret(values[env_name]),
-                                           value_from=secret_ref(secret, version))
+                                           reference=secret_ref(secret, version))
         self.register_outputs({"secretArns": {k: s.arn for k, s in self.secrets.items()}})

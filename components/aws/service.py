@@ -10,7 +10,6 @@ session channels where exec is on (docs/operations.md), nothing else.
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Mapping, Sequence
 
 import pulumi
@@ -26,7 +25,8 @@ from components.contracts import (
     Binding,
     SecretEnv,
     ServiceEndpoint,
-    service_env,
+    assemble_env,
+    health_test,
     volume_preparation,
 )
 from config import model
@@ -40,23 +40,9 @@ TMP_VOLUME = "tmp"
 
 
 def health_check(svc: model.Service) -> dict:
-    """The container health check ECS runs: the configured command, or an HTTP GET on the service's own port tried
-    with whichever client the image has (wget, curl, python3, node); each missing client fails over to the next."""
+    """The container health check ECS runs (contracts.health_test: the same command docker runs)."""
     hc = svc.health_check
-    if hc.test is not None:
-        command = hc.test
-    else:
-        url = f"http://127.0.0.1:{svc.port}{hc.path}"
-        python = f"import urllib.request; urllib.request.urlopen({json.dumps(url)}, timeout={hc.timeout_seconds})"
-        node = (f'require("http").get({json.dumps(url)}, r => process.exit(r.statusCode < 400 ? 0 : 1))'
-                '.on("error", () => process.exit(1))')
-        command = ["CMD-SHELL", " || ".join([
-            f"wget -q -T {hc.timeout_seconds} -O /dev/null {shlex.quote(url)}",
-            f"curl -fsS -m {hc.timeout_seconds} -o /dev/null {shlex.quote(url)}",
-            f"python3 -c {shlex.quote(python)}",
-            f"node -e {shlex.quote(node)}",
-        ])]
-    return {"command": command, "interval": hc.interval_seconds, "timeout": hc.timeout_seconds,
+    return {"command": health_test(hc, svc.port), "interval": hc.interval_seconds, "timeout": hc.timeout_seconds,
             "retries": hc.retries, "startPeriod": hc.start_period_seconds}
 
 
@@ -134,20 +120,9 @@ class Service(pulumi.ComponentResource):
 
         image_ref: pulumi.Input[str] = image.ref if image else svc.image  # type: ignore[assignment]
 
-        plain: dict[str, pulumi.Input[str]] = dict(service_env(svc.name, svc.port))
-        secret_env: dict[str, SecretEnv] = {}
-        for part in svc.uses:
-            plain.update(bindings[part].env)
-            secret_env.update(bindings[part].secrets)
-        plain.update(svc.env)  # the service's own PORT wins; config rules keep it from overriding what parts inject
-        for env_name in [*svc.secrets, *svc.optional_secrets]:
-            if env_name in secrets:
-                secret_env[env_name] = secrets[env_name]
-            else:
-                pulumi.log.warn(f"{svc.name}: optional secret {env_name} is not set, so the service starts without it;"
-                                f" set it with `pulumi config set --secret --path 'twinstack:secrets.{env_name}' <value>`",
-                                resource=self)
-        refs = {k: s.value_from for k, s in secret_env.items()}
+        env = assemble_env(svc, bindings, secrets, self)
+        plain = env.plain
+        refs = {k: s.reference for k, s in env.secrets.items()}
         missing = [k for k, ref in refs.items() if ref is None]
         if missing:
             raise ValueError(f"{svc.name}: no Secrets Manager reference for {', '.join(missing)}")

@@ -67,6 +67,8 @@ def log_bucket(name: str, stack: StackConfig, bucket_prefix: str,
 class Storage(pulumi.ComponentResource):
     def __init__(self, name: str, stack: StackConfig, network, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Storage", name, None, opts)
+        self.operations = None  # nothing tools/ops.py operates
+        self.url = None  # no connection URL: storage has no password
         self.bucket: aws.s3.Bucket | None = None
         self.task_policy: pulumi.Output[str] | None = None
         self.binding = Binding()
@@ -148,3 +150,11 @@ class Storage(pulumi.ComponentResource):
         aws.s3.BucketLogging(f"{name}-access-logging", bucket=source.id, target_bucket=logs.id,
                              target_prefix="workspace/",
                              opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
+
+
+def build(name: str, stack: StackConfig, network, password: pulumi.Output[str] | None,
+          opts: pulumi.ResourceOptions) -> Storage | None:
+    """The adapter: the storage from the stack."""
+    if stack.storage is None and not any(s.volumes for s in stack.services):
+        return None
+    return Storage(name, stack, network, opts=opts)

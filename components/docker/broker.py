@@ -33,6 +33,7 @@ class Broker(pulumi.ComponentResource):
     def __init__(self, name: str, stack: StackConfig, network: Network, password: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:docker:Broker", name, None, opts)
+        self.operations = None  # nothing tools/ops.py operates
         broker = stack.broker
         assert broker is not None
         child = pulumi.ResourceOptions(parent=self)
@@ -83,3 +84,11 @@ class Broker(pulumi.ComponentResource):
                                depends_on=[self.container, self.password_sync])
         self.register_outputs({"url": self.url, "container": self.container.name,
                                "passwordSync": self.password_sync.name})
+
+
+def build(name: str, stack: StackConfig, network, password: pulumi.Output[str] | None,
+          opts: pulumi.ResourceOptions) -> Broker | None:
+    """The adapter: the broker from the stack."""
+    if stack.broker is None:
+        return None
+    return Broker(name, stack, network, password, opts=opts)

@@ -22,6 +22,7 @@ class Cache(pulumi.ComponentResource):
     def __init__(self, name: str, stack: StackConfig, network: Network, password: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:docker:Cache", name, None, opts)
+        self.operations = None  # nothing tools/ops.py operates
         cache = stack.cache
         assert cache is not None
         child = pulumi.ResourceOptions(parent=self)
@@ -60,3 +61,11 @@ class Cache(pulumi.ComponentResource):
         self.url: pulumi.Output[str] = redis_url(password, ALIAS, PORT, tls=False)
         self.binding = Binding(secrets={"REDIS_URL": SecretEnv(self.url)}, depends_on=[self.container])
         self.register_outputs({"url": self.url, "container": self.container.name})
+
+
+def build(name: str, stack: StackConfig, network, password: pulumi.Output[str] | None,
+          opts: pulumi.ResourceOptions) -> Cache | None:
+    """The adapter: the cache from the stack."""
+    if stack.cache is None:
+        return None
+    return Cache(name, stack, network, password, opts=opts)

@@ -7,7 +7,6 @@ Helpers, not components: each part passes `hardened(...)` into its `docker.Conta
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
+from components.contracts import health_test, http_probe
 from config.model import HealthCheck, StackConfig
 
 # json-file grows without bound by default; three 10 MB files keep `docker logs` useful without filling the disk.
@@ -52,35 +52,15 @@ def shell_probe(command: str, **timing: int) -> Probe:
     return Probe(test=["CMD-SHELL", command], **timing)
 
 
-def http_probe(port: int, path: str, **timing: int) -> Probe:
-    """GET http://127.0.0.1:<port><path> with whichever client the image has.
-
-    Images differ: alpine has busybox wget, Debian slim images have neither wget nor curl but python3, node images
-    have node. The first tool found decides; none found means unhealthy, never a silent pass.
-    """
-    url = shlex.quote(f"http://127.0.0.1:{port}{path}")
-    seconds = timing.get("timeout", Probe.timeout)
-    python = shlex.quote(f"import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout={seconds})")
-    node = shlex.quote("require('http').get(process.argv[1], r => process.exit(r.statusCode < 400 ? 0 : 1))"
-                       ".on('error', () => process.exit(1))")
-    command = (
-        f"if command -v wget >/dev/null 2>&1; then wget -q -T {seconds} -O /dev/null {url}; "
-        f"elif command -v curl >/dev/null 2>&1; then curl -fsS -m {seconds} -o /dev/null {url}; "
-        f"elif command -v python3 >/dev/null 2>&1; then python3 -c {python} {url}; "
-        f"elif command -v node >/dev/null 2>&1; then node -e {node} {url}; "
-        "else echo 'no wget, curl, python3 or node in the image for the HTTP health check' >&2; exit 1; fi"
-    )
-    return shell_probe(command, **timing)
+def http_check(port: int, path: str, **timing: int) -> Probe:
+    """An HTTP GET health check (contracts.http_probe) with this timing."""
+    return Probe(test=http_probe(port, path, timing.get("timeout", Probe.timeout)), **timing)
 
 
 def service_probe(check: HealthCheck, port: int | None) -> Probe:
-    timing = {"interval": check.interval_seconds, "timeout": check.timeout_seconds, "retries": check.retries,
-              "start_period": check.start_period_seconds}
-    if check.path is not None:
-        assert port is not None  # config rules give a worker (no port) a command check
-        return http_probe(port, check.path, **timing)
-    assert check.test is not None
-    return Probe(test=check.test, **timing)
+    """The service's own health check (contracts.health_test), with its timing."""
+    return Probe(test=health_test(check, port), interval=check.interval_seconds, timeout=check.timeout_seconds,
+                 retries=check.retries, start_period=check.start_period_seconds)
 
 
 def env_list(plain: Mapping[str, pulumi.Input[str]],

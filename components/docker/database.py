@@ -120,6 +120,7 @@ class Database(pulumi.ComponentResource):
         # the password is only good once the server has it: the services' containers wait for this
         self.ready: pulumi.Output[str] = succeeded(self.password_sync, "the postgres password sync")
         self.url: pulumi.Output[str] = postgres_url(db.username, password, ALIAS, PORT, db.name, tls=False)
+        self.operations = {"container": self.container.name}  # where `make backup`/`restore` run (tools/ops.py)
         self.binding = Binding(
             env={"PGHOST": ALIAS, "PGPORT": str(PORT), "PGDATABASE": db.name, "PGUSER": db.username},
             secrets={"DATABASE_URL": SecretEnv(self.url), "PGPASSWORD": SecretEnv(password)},
@@ -127,3 +128,11 @@ class Database(pulumi.ComponentResource):
         )
         self.register_outputs({"url": self.url, "container": self.container.name, "volume": self.volume.name,
                                "passwordSync": self.password_sync.name})
+
+
+def build(name: str, stack: StackConfig, network, password: pulumi.Output[str] | None,
+          opts: pulumi.ResourceOptions) -> Database | None:
+    """The adapter: the database from the stack."""
+    if stack.database is None:
+        return None
+    return Database(name, stack, network, password, opts=opts)

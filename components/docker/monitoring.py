@@ -13,7 +13,7 @@ from components.docker.container import (
     attach,
     env_list,
     hardened,
-    http_probe,
+    http_check,
     options,
     volume_labels,
     volume_options,
@@ -91,7 +91,7 @@ class Monitoring(pulumi.ComponentResource):
             data = docker.Volume(f"{name}-prometheus-data", name=f"{stack.name_prefix}-prometheus-data",
                                  labels=volume_labels(stack, "prometheus"), opts=volume_options(stack, self))
             self.prometheus = docker.Container(f"{name}-prometheus", **hardened(
-                stack, "prometheus", http_probe(PROMETHEUS_PORT, "/-/healthy", start_period=10), 512,
+                stack, "prometheus", http_check(PROMETHEUS_PORT, "/-/healthy", start_period=10), 512,
                 image=image.image_id,
                 networks_advanced=attach(network, segments, [PROMETHEUS_ALIAS]),
                 volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path="/prometheus")],
@@ -106,7 +106,7 @@ class Monitoring(pulumi.ComponentResource):
             data = docker.Volume(f"{name}-grafana-data", name=f"{stack.name_prefix}-grafana-data",
                                  labels=volume_labels(stack, "grafana"), opts=volume_options(stack, self))
             self.grafana = docker.Container(f"{name}-grafana", **hardened(
-                stack, "grafana", http_probe(GRAFANA_PORT, "/api/health", start_period=20), 256,
+                stack, "grafana", http_check(GRAFANA_PORT, "/api/health", start_period=20), 256,
                 image=image.image_id,
                 envs=env_list({"GF_SECURITY_ADMIN_USER": "admin", "GF_USERS_ALLOW_SIGN_UP": "false",
                                "GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_ANALYTICS_REPORTING_ENABLED": "false"},

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker import nginx
-from components.docker.container import attach, hardened, http_probe, options
+from components.docker.container import attach, hardened, http_check, options
 from components.docker.network import Network
 from config.model import StackConfig
 
@@ -62,7 +62,7 @@ class Proxy(pulumi.ComponentResource):
                                                   read_only=True) for v in served]
 
         self.image = docker.RemoteImage(f"{name}-image", name=proxy.image, keep_locally=True, opts=child)
-        probe = http_probe(nginx.HEALTH_PORT, nginx.HEALTH_PATH, interval=5, timeout=3, retries=6, start_period=5)
+        probe = http_check(nginx.HEALTH_PORT, nginx.HEALTH_PATH, interval=5, timeout=3, retries=6, start_period=5)
         self.container = docker.Container(f"{name}-nginx", **hardened(
             stack, "proxy", probe, MEMORY_MB,
             image=self.image.image_id,

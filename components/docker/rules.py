@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from config.model import StackConfig
+from config.parts import DATA_TIER
 
 Problem = tuple[str, str]
-DATA_PARTS = ("database", "cache", "broker")
 
 
 def service_segments(cfg: StackConfig, name: str) -> list[str]:
@@ -19,7 +19,7 @@ def service_segments(cfg: StackConfig, name: str) -> list[str]:
     svc = cfg.service(name)
     if svc.networks is not None:
         return svc.networks
-    needs_data = any(p in svc.uses for p in DATA_PARTS)
+    needs_data = any(p in svc.uses for p in DATA_TIER)
     net = cfg.network
     return [net.proxy_segment, net.data_segment] if needs_data else [net.proxy_segment]
 
@@ -42,7 +42,7 @@ def _networks(cfg: StackConfig) -> Iterator[Problem]:
         for k, seg in enumerate(svc.networks or ()):
             if seg not in segments:
                 yield f"services[{i}].networks[{k}]", f"unknown segment '{seg}' (known: {', '.join(segments)})"
-        data_parts = [p for p in svc.uses if p in DATA_PARTS]
+        data_parts = [p for p in svc.uses if p in DATA_TIER]
         if data_parts and net.data_segment not in joined[svc.name]:
             yield f"services[{i}].networks", f"uses {', '.join(data_parts)} but does not join '{net.data_segment}'"
         for k, dep in enumerate(svc.depends_on):

@@ -12,7 +12,7 @@ from components.contracts import (
     Binding,
     SecretEnv,
     ServiceEndpoint,
-    service_env,
+    assemble_env,
     volume_preparation,
 )
 from components.docker.container import (
@@ -53,19 +53,7 @@ class Service(pulumi.ComponentResource):
             assert svc.image is not None
             self.image_ref = docker.RemoteImage(f"{name}-image", name=svc.image, keep_locally=True, opts=child).image_id
 
-        plain: dict[str, pulumi.Input[str]] = dict(service_env(svc.name, svc.port))
-        secret: dict[str, pulumi.Input[str]] = {}
-        for part in svc.uses:
-            plain.update(bindings[part].env)
-            secret.update({k: s.value for k, s in bindings[part].secrets.items()})
-        plain.update(svc.env)  # the service's own PORT wins; rules keep it from overriding what parts inject
-        for key in [*svc.secrets, *svc.optional_secrets]:
-            if key in secrets:
-                secret[key] = secrets[key].value
-            else:
-                pulumi.log.warn(f"{svc.name}: optional secret {key} is not set, so the service starts without it; "
-                                f"set it with `pulumi config set --secret --path 'twinstack:secrets.{key}' <value>`",
-                                resource=self)
+        env = assemble_env(svc, bindings, secrets, self)
 
         volumes = []
         writable: list[str] = []
@@ -80,7 +68,7 @@ class Service(pulumi.ComponentResource):
 
         common = {
             "image": self.image_ref,
-            "envs": env_list(plain, secret),
+            "envs": env_list(env.plain, {k: s.value for k, s in env.secrets.items()}),
             "networks_advanced": attach(network, service_segments(stack, svc.name), [svc.name]),
             "volumes": volumes or None,
             "user": svc.user,

@@ -18,6 +18,8 @@ class Storage(pulumi.ComponentResource):
 
     def __init__(self, name: str, stack: StackConfig, network: Network, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:docker:Storage", name, None, opts)
+        self.operations = None  # nothing tools/ops.py operates
+        self.url = None  # no connection URL: storage has no password
         self.workspace: docker.Volume | None = None
         binding = Binding()
         if stack.storage:
@@ -38,3 +40,11 @@ class Storage(pulumi.ComponentResource):
             "workspace": self.workspace.name if self.workspace else None,
             "volumes": {k: v.name for k, v in self.volumes.items()},
         })
+
+
+def build(name: str, stack: StackConfig, network, password: pulumi.Output[str] | None,
+          opts: pulumi.ResourceOptions) -> Storage | None:
+    """The adapter: the storage from the stack."""
+    if stack.storage is None and not any(s.volumes for s in stack.services):
+        return None
+    return Storage(name, stack, network, opts=opts)
