@@ -7,6 +7,7 @@ from tools.graph import (  # noqa: F401 - re-exported for tests
     Resource,
     contains_secret_marker,
     reveal,
+    run_components,
     run_config,
     run_program,
     run_stack,

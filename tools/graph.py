@@ -19,6 +19,7 @@ import os
 import runpy
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -244,16 +245,31 @@ def run_config(twinstack: dict[str, Any], stack: str = "dev", secrets: dict[str,
 
 
 def run_program(config: dict[str, Any], secret_keys: list[str], stack: str) -> Graph:
+    """Run `__main__.py` with this config and record what it registers."""
+
+    def program() -> None:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    return _record(program, config, secret_keys, stack)
+
+
+def run_components(build: Callable[[], Any], stack: str = "components", config: dict[str, Any] | None = None) -> Graph:
+    """Run `build` (which declares some components from their narrow arguments, no stack file) under the same mocks
+    and record what it registers: the component tests."""
+    return _record(build, dict(config or {}), [], stack)
+
+
+def _record(program: Callable[[], Any], config: dict[str, Any], secret_keys: list[str], stack: str) -> Graph:
     raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in copy.deepcopy(config).items()}
     raw.setdefault("aws:region", "us-east-1")
     pulumi.runtime.set_all_config(raw, secret_keys)
     mocks = Mocks()
     monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     # set_mocks keeps the previous run's root Stack, and with it that run's exports: start from none.
     root = settings.get_root_resource()
     if root is not None:
         root.outputs = {}  # type: ignore[attr-defined]
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     cwd = os.getcwd()
@@ -265,7 +281,7 @@ def run_program(config: dict[str, Any], secret_keys: list[str], stack: str) -> G
     error: BaseException | None = None
     outputs: dict[str, Any] = {}
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+        _sync_await(run_pulumi_func(program))
         outputs = _stack_outputs()
     except BaseException as e:  # the caller decides; the graph so far travels with the error
         error = e
