@@ -580,9 +580,9 @@ class _Blame:
     `<platform>-<part>-...`, and a service's `<platform>-services-<service>-...` (its alarms
     `<platform>-monitoring-<service>-...`, its target group `<platform>-proxy-<service>`)."""
 
-    PARTS = {"database": "database", "cache": "cache", "broker": "broker", "storage": "storage",
-             "app-secrets": "secrets", "secrets": "generatedSecrets", "monitoring": "monitoring", "proxy": "proxy",
-             "network": "network"}
+    # Platform children whose logical name is not their config key; every other part (network, proxy, monitoring and
+    # each part kind of config/parts.py) is named after its `twinstack:<key>`.
+    RENAMED = {"app-secrets": "secrets", "secrets": "generatedSecrets"}
 
     def __init__(self, service_names: Sequence[str]):
         # longest first, so `api-v2` wins over `api` for `twinstack-services-api-v2-task`
@@ -600,7 +600,8 @@ class _Blame:
             return "proxy.routes"
         if "securityGroup" in record.type or "SecurityGroup" in record.type:
             return "services (their ports)"
-        for part in sorted(self.PARTS, key=len, reverse=True):
-            if rest.startswith(f"{part}-"):
-                return self.PARTS[part]
-        return "services" if rest.startswith("services-") else "namePrefix"
+        for renamed, key in self.RENAMED.items():
+            if rest.startswith(f"{renamed}-"):
+                return key
+        part, dash, _ = rest.partition("-")
+        return part if dash and part else "namePrefix"
