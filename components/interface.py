@@ -4,7 +4,7 @@ A backend is a package `components/<backend>/` whose `__init__.py` provides the 
 is the backend's adapter for one part: it reads the stack's config, resolves the backend's defaults and builds the
 part's narrow arguments (a dataclass beside the component: the settings the component uses and the parts it needs,
 never the whole StackConfig). The component itself is built from those arguments alone, so a test can build one
-component without a stack (tests/test_components.py).
+component without a stack (tests/test_components_aws.py, tests/test_components_docker.py).
 
 Platform reads from a part only what its protocol here names; a backend's parts read each other's backend-specific
 attributes (the KMS key, the docker networks) through their own typed arguments.

@@ -10,39 +10,68 @@ replica in another AZ with automatic failover unless `cache.replicas` says other
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import pulumi
 import pulumi_aws as aws
 
 from components.aws import defaults, limits
 from components.aws.rules import cache_node_ids
 from components.aws.secret_store import keep_secret, secret_ref
+from components.aws.site import Site
 from components.contracts import Binding, SecretEnv, redis_url
+from config import model
 from config.model import StackConfig
+
+if TYPE_CHECKING:
+    from components.aws.network import Network
 
 PORT = 6379
 
 
+@dataclass(frozen=True)
+class CacheArgs:
+    settings: model.Cache
+    password: pulumi.Output[str]  # the AUTH token
+    site: Site
+    subnet_ids: Sequence[pulumi.Input[str]]  # private subnets, one per AZ
+    security_group_id: pulumi.Input[str]  # the data tier's group for Redis: admits the app tier only
+    replicas: int  # nodes beside the primary: with one or more, the group fails over to another AZ
+    node_ids: Sequence[str]  # the group's node ids as ElastiCache names them (rules.cache_node_ids)
+
+
+def build(name: str, stack: StackConfig, network: Network, password: pulumi.Output[str] | None,
+          opts: pulumi.ResourceOptions) -> Cache | None:
+    """The adapter: the replication group's arguments from the stack (replicas by environment, defaults)."""
+    if stack.cache is None:
+        return None
+    assert password is not None
+    return Cache(name, CacheArgs(
+        settings=stack.cache, password=password, site=network.site, subnet_ids=network.private_subnet_ids,
+        security_group_id=network.data_groups["cache"].id, replicas=defaults.cache_replicas(stack),
+        node_ids=cache_node_ids(stack)), opts)
+
+
 class Cache(pulumi.ComponentResource):
-    def __init__(self, name: str, stack: StackConfig, network, password: pulumi.Output[str],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Cache", name, None, opts)
         self.operations = None  # nothing tools/ops.py operates
-        assert stack.cache is not None
-        cache, prefix = stack.cache, stack.name_prefix
+        cache, site, password, prefix = args.settings, args.site, args.password, args.site.prefix
         child = pulumi.ResourceOptions(parent=self)
-        replicas = defaults.cache_replicas(stack)
-        replicated = replicas > 0
+        replicated = args.replicas > 0
         engine_version = limits.redis_engine_version(cache.version)
         assert engine_version is not None  # rules.check refused any other version
         offers = limits.REDIS_VERSIONS[engine_version]
         self.replication_group_id = f"{prefix}-redis"
-        self.node_ids = cache_node_ids(stack)
+        self.node_ids = list(args.node_ids)
 
-        subnets = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=network.private_subnet_ids,
+        subnets = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=args.subnet_ids,
                                               description=f"{prefix} Redis: private subnets only", opts=child)
         logs = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/twinstack/{prefix}/redis", retention_in_days=stack.monitoring.log_retention_days,
-            kms_key_id=network.key.arn, opts=child)
+            f"{name}-logs", name=f"/twinstack/{prefix}/redis", retention_in_days=site.log_retention_days,
+            kms_key_id=site.key.arn, opts=child)
         self.group = aws.elasticache.ReplicationGroup(
             f"{name}-redis",
             replication_group_id=self.replication_group_id,
@@ -50,12 +79,12 @@ class Cache(pulumi.ComponentResource):
             engine="redis",
             engine_version=engine_version,
             node_type=cache.node_type,
-            num_cache_clusters=1 + replicas,
+            num_cache_clusters=1 + args.replicas,
             port=PORT,
             subnet_group_name=subnets.id,
-            security_group_ids=[network.security_groups["cache"].id],
+            security_group_ids=[args.security_group_id],
             at_rest_encryption_enabled=True,
-            kms_key_id=network.key.arn,
+            kms_key_id=site.key.arn,
             transit_encryption_enabled=True,
             # TLS only (no plaintext fallback) where the version can say so; TLS is on either way.
             transit_encryption_mode="required" if offers.transit_encryption_mode else None,
@@ -66,18 +95,18 @@ class Cache(pulumi.ComponentResource):
             snapshot_retention_limit=cache.snapshot_retention_days,
             snapshot_window="02:00-03:00",
             maintenance_window="sun:05:00-sun:06:00",
-            final_snapshot_identifier=f"{self.replication_group_id}-final" if stack.protects_data else None,
+            final_snapshot_identifier=f"{self.replication_group_id}-final" if site.protect_data else None,
             auto_minor_version_upgrade=True,
             log_delivery_configurations=[
                 {"destination": logs.name, "destination_type": "cloudwatch-logs", "log_format": "json",
                  "log_type": log_type}
                 for log_type in offers.log_types
             ],
-            opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data),
+            opts=pulumi.ResourceOptions(parent=self, protect=site.protect_data),
         )
 
         self.url: pulumi.Output[str] = redis_url(password, self.group.primary_endpoint_address, PORT, tls=True)
-        secret, version = keep_secret(f"{name}-connection", network.site, "cache",
+        secret, version = keep_secret(f"{name}-connection", site, "cache",
                                       pulumi.Output.json_dumps({"url": self.url}), self, f"{prefix} Redis: REDIS_URL")
         self.secret = secret
         self.binding = Binding(
@@ -87,10 +116,3 @@ class Cache(pulumi.ComponentResource):
         self.register_outputs({"url": self.url, "replicationGroupId": self.replication_group_id,
                                "nodeIds": self.node_ids, "secretArn": secret.arn})
 
-
-def build(name: str, stack: StackConfig, network, password: pulumi.Output[str] | None,
-          opts: pulumi.ResourceOptions) -> Cache | None:
-    """The adapter: the cache from the stack."""
-    if stack.cache is None:
-        return None
-    return Cache(name, stack, network, password, opts=opts)

@@ -55,20 +55,48 @@ def build(name: str, stack: StackConfig, network: Network, password: pulumi.Outp
     assert password is not None
     return Database(name, DatabaseArgs(
         settings=stack.database, password=password, site=network.site, subnet_ids=network.private_subnet_ids,
-        security_group_id=network.security_groups["db"].id, multi_az=defaults.db_multi_az(stack)), opts)
+        security_group_id=network.data_groups["database"].id, multi_az=defaults.db_multi_az(stack)), opts)
 
 
 class Database(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Database", name, None, opts)
-        db, site, password, prefix = args.settings, args.site, args.password, args.site.prefix
-        child = pulumi.ResourceOptions(parent=self)
+        db, password = args.settings, args.password
         self.extensions: list[str] = list(db.extensions)
-        self.identifier = f"{prefix}-postgres"
+        self.identifier = f"{args.site.prefix}-postgres"
         self.operations = {"identifier": self.identifier}  # the RDS instance to snapshot and restore (tools/ops.py)
 
         subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=args.subnet_ids,
-                                      description=f"{prefix} PostgreSQL: private subnets only", opts=child)
+                                      description=f"{args.site.prefix} PostgreSQL: private subnets only",
+                                      opts=pulumi.ResourceOptions(parent=self))
+        self.parameter_group = self._parameter_group(name, args)
+        monitoring_role, attachment = self._monitoring_role(name, args)
+        log_groups = self._log_groups(name, args)
+        self.instance = self._instance(name, args, subnets, monitoring_role,
+                                       depends_on=[attachment, *log_groups])
+
+        self.url: pulumi.Output[str] = postgres_url(db.username, password, self.instance.address, PORT, db.name,
+                                                    tls=True)
+        secret, version = keep_secret(
+            f"{name}-connection", args.site, "database",
+            pulumi.Output.json_dumps({"url": self.url, "password": password}), self,
+            f"{args.site.prefix} PostgreSQL: DATABASE_URL and PGPASSWORD")
+        self.secret = secret
+        self.binding = Binding(
+            env={"PGHOST": self.instance.address, "PGPORT": str(PORT), "PGDATABASE": db.name, "PGUSER": db.username},
+            secrets={
+                "DATABASE_URL": SecretEnv(value=self.url, reference=secret_ref(secret, version, "url")),
+                "PGPASSWORD": SecretEnv(value=pulumi.Output.secret(password),
+                                        reference=secret_ref(secret, version, "password")),
+            },
+            depends_on=[self.instance],
+        )
+        self.register_outputs({"url": self.url, "address": self.instance.address, "identifier": self.identifier,
+                               "extensions": self.extensions, "secretArn": secret.arn})
+
+    def _parameter_group(self, name: str, args: DatabaseArgs) -> aws.rds.ParameterGroup:
+        """TLS forced, and the libraries the extensions need preloaded (pg_cron in the app's database)."""
+        db = args.settings
         parameters = [{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}]
         libraries = preload_libraries(self.extensions)
         if libraries:
@@ -76,26 +104,39 @@ class Database(pulumi.ComponentResource):
                                "apply_method": "pending-reboot"})
         if "pg_cron" in self.extensions:
             parameters.append({"name": "cron.database_name", "value": db.name, "apply_method": "pending-reboot"})
-        self.parameter_group = aws.rds.ParameterGroup(
+        return aws.rds.ParameterGroup(
             f"{name}-params", family=f"postgres{db.version}", parameters=parameters,
-            description=f"{prefix} PostgreSQL {db.version}: TLS only", opts=child)
+            description=f"{args.site.prefix} PostgreSQL {db.version}: TLS only",
+            opts=pulumi.ResourceOptions(parent=self))
 
-        monitoring_role = aws.iam.Role(
+    def _monitoring_role(self, name: str, args: DatabaseArgs) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
+        """The role RDS enhanced monitoring publishes OS metrics with, and its managed policy."""
+        account, child = args.site.account, pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
             f"{name}-monitoring-role", description="RDS enhanced monitoring",
-            assume_role_policy=assume_role("monitoring.rds.amazonaws.com", site.account.id), opts=child)
+            assume_role_policy=assume_role("monitoring.rds.amazonaws.com", account.id), opts=child)
         attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-monitoring-policy", role=monitoring_role.id,
-            policy_arn=pulumi.Output.concat("arn:", site.account.partition,
+            f"{name}-monitoring-policy", role=role.id,
+            policy_arn=pulumi.Output.concat("arn:", account.partition,
                                             ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
             opts=child)
+        return role, attachment
 
-        # RDS would create these on first export and keep them forever; created first, they get retention and the key.
-        log_groups = [
+    def _log_groups(self, name: str, args: DatabaseArgs) -> list[aws.cloudwatch.LogGroup]:
+        """RDS would create these on first export and keep them forever; created first, they get retention and the
+        key."""
+        site = args.site
+        return [
             aws.cloudwatch.LogGroup(f"{name}-{log}-logs", name=f"/aws/rds/instance/{self.identifier}/{log}",
                                     retention_in_days=site.log_retention_days, kms_key_id=site.key.arn,
-                                    opts=child)
+                                    opts=pulumi.ResourceOptions(parent=self))
             for log in LOG_EXPORTS
         ]
+
+    def _instance(self, name: str, args: DatabaseArgs, subnets: aws.rds.SubnetGroup, monitoring_role: aws.iam.Role,
+                  depends_on: list[pulumi.Resource]) -> aws.rds.Instance:
+        """The PostgreSQL instance: private, encrypted with the stack key, backed up, and protected where data is."""
+        db, site = args.settings, args.site
         tags = {"twinstack:pgExtensions": " ".join(self.extensions)} if self.extensions else {}
         # A restore (docs/operations.md): the instance is created again from the snapshot. Its identifier is fixed, so
         # the old one is deleted first (with its final snapshot where data is protected). Without the key, a change
@@ -104,7 +145,7 @@ class Database(pulumi.ComponentResource):
         protect = site.protect_data and not db.allow_protected_replacement
         if site.protect_data and db.allow_protected_replacement:
             tags["twinstack:allowProtectedReplacement"] = "true"  # the policy pack's sign that this was asked for
-        self.instance = aws.rds.Instance(
+        return aws.rds.Instance(
             f"{name}-instance",
             identifier=self.identifier,
             engine="postgres",
@@ -113,7 +154,7 @@ class Database(pulumi.ComponentResource):
             instance_class=db.instance_class,
             db_name=db.name,
             username=db.username,
-            password=password,
+            password=args.password,
             port=PORT,
             db_subnet_group_name=subnets.id,
             vpc_security_group_ids=[args.security_group_id],
@@ -145,26 +186,7 @@ class Database(pulumi.ComponentResource):
             iam_database_authentication_enabled=True,
             snapshot_identifier=restore,
             tags=tags or None,
-            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=[attachment, *log_groups],
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=depends_on,
                                         ignore_changes=None if restore else ["snapshotIdentifier"],
                                         delete_before_replace=True if restore else None),
         )
-
-        self.url: pulumi.Output[str] = postgres_url(db.username, password, self.instance.address, PORT, db.name,
-                                                    tls=True)
-        secret, version = keep_secret(
-            f"{name}-connection", site, "database", pulumi.Output.json_dumps({"url": self.url, "password": password}),
-            self, f"{prefix} PostgreSQL: DATABASE_URL and PGPASSWORD")
-        self.secret = secret
-        self.binding = Binding(
-            env={"PGHOST": self.instance.address, "PGPORT": str(PORT), "PGDATABASE": db.name, "PGUSER": db.username},
-            secrets={
-                "DATABASE_URL": SecretEnv(value=self.url, reference=secret_ref(secret, version, "url")),
-                "PGPASSWORD": SecretEnv(value=pulumi.Output.secret(password),
-                                        reference=secret_ref(secret, version, "password")),
-            },
-            depends_on=[self.instance],
-        )
-        self.register_outputs({"url": self.url, "address": self.instance.address, "identifier": self.identifier,
-                               "extensions": self.extensions, "secretArn": secret.arn})
-

@@ -9,14 +9,15 @@ reference the pushed digest, never a tag.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from components.aws.site import Site
 from components.source import build_fingerprint, dockerfile_path
 from config import model
-from config.model import StackConfig
 
 PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 LIFECYCLE = {"rules": [
@@ -29,21 +30,27 @@ LIFECYCLE = {"rules": [
 ]}
 
 
+@dataclass(frozen=True)
+class ImageArgs:
+    service: model.Service  # the first service that declares the build: names the repository, gives the build
+    site: Site
+
+
 class Image(pulumi.ComponentResource):
-    def __init__(self, name: str, stack: StackConfig, svc: model.Service, key,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: ImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Image", name, None, opts)
+        svc, site = args.service, args.site
         build = svc.build
         assert build is not None
         child = pulumi.ResourceOptions(parent=self)
         self.repository = aws.ecr.Repository(
             f"{name}-repo",
-            name=f"{stack.name_prefix}/{svc.name}",
+            name=f"{site.prefix}/{svc.name}",
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
-            force_delete=not stack.production,
-            opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data),
+            encryption_configurations=[{"encryption_type": "KMS", "kms_key": site.key.arn}],
+            force_delete=not site.production,
+            opts=pulumi.ResourceOptions(parent=self, protect=site.protect_data),
         )
         aws.ecr.LifecyclePolicy(f"{name}-lifecycle", repository=self.repository.name,
                                 policy=json.dumps(LIFECYCLE), opts=child)

@@ -8,21 +8,28 @@ policy it will meet in production.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.policy import Account, document
-from config.model import StackConfig
+
+
+@dataclass(frozen=True)
+class StackKeyArgs:
+    prefix: str  # twinstack:namePrefix: names the key and its alias
+    protect: bool  # protectData: `pulumi destroy` may not schedule the key's deletion
 
 
 class StackKey(pulumi.ComponentResource):
-    def __init__(self, name: str, stack: StackConfig, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: StackKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:StackKey", name, None, opts)
         account = Account(self)
         logs_principal = pulumi.Output.concat("logs.", account.region, ".amazonaws.com")
         self.key = aws.kms.Key(
             f"{name}-kms",
-            description=f"twinstack {stack.name_prefix}: secrets, logs, alarm topic and data at rest",
+            description=f"twinstack {args.prefix}: secrets, logs, alarm topic and data at rest",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=document([
@@ -54,9 +61,9 @@ class StackKey(pulumi.ComponentResource):
                 },
             ]),
             # Scheduling this key's deletion would make every snapshot, secret and log it encrypted unreadable.
-            opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.alias = aws.kms.Alias(f"{name}-alias", name=f"alias/twinstack/{stack.name_prefix}",
+        self.alias = aws.kms.Alias(f"{name}-alias", name=f"alias/twinstack/{args.prefix}",
                                    target_key_id=self.key.key_id, opts=pulumi.ResourceOptions(parent=self))
         self.arn: pulumi.Output[str] = self.key.arn
         self.register_outputs({"arn": self.arn, "alias": self.alias.name})

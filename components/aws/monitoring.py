@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.policy import document
 from components.aws.rules import ALB_ALARM_ROLES, CACHE_NODE_ALARMS, DATABASE_ALARM_ROLES, service_alarm_roles
-from config.model import StackConfig
+from components.aws.site import Site
+from config import model
 
 # GiB of memory by instance size for general-purpose and burstable classes; memory-optimised families have twice as
 # much per size (r), or four times (x).
@@ -32,92 +35,43 @@ def rds_max_connections(instance_class: str) -> int:
     return min(int(gib * 1024**3 * 0.9 / 9531392), 5000)
 
 
+@dataclass(frozen=True)
+class WatchedDatabase:
+    identifier: str  # the RDS instance's
+    settings: model.Database  # its class (for max_connections) and allocated storage
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    settings: model.Monitoring  # thresholds and the alarm email
+    site: Site
+    alb_arn_suffix: pulumi.Input[str]  # the ALB's CloudWatch dimension
+    cluster_name: pulumi.Input[str]
+    services: Sequence[str]  # the app services, in config order
+    database: WatchedDatabase | None = None
+    cache_node_ids: Sequence[str] = ()  # the Redis nodes (CloudWatch reports per node); none without a cache
+
+
 class Monitoring(pulumi.ComponentResource):
-    def __init__(self, name: str, stack: StackConfig, network, parts: dict, proxy, services,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Monitoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        mon, prefix, account = stack.monitoring, stack.name_prefix, network.account
-
-        self.topic = aws.sns.Topic(f"{name}-alarms", name=f"{prefix}-alarms", kms_master_key_id=network.key.arn,
-                                   opts=child)
-        aws.sns.TopicPolicy(f"{name}-alarms-policy", arn=self.topic.arn, policy=document([
-            {"Sid": "CloudWatchAlarmsOfThisAccount", "Effect": "Allow",
-             "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish", "Resource": self.topic.arn,
-             "Condition": {"StringEquals": {"aws:SourceAccount": account.id}}},
-            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
-             "Resource": self.topic.arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        ]), opts=child)
-        if mon.alarm_email:
-            # Email subscriptions stay pending until the recipient confirms the message AWS sends.
-            aws.sns.TopicSubscription(f"{name}-alarms-email", topic=self.topic.arn, protocol="email",
-                                      endpoint=mon.alarm_email, opts=child)
-
+        account = args.site.account
+        self.topic = self._alarm_topic(name, args)
         self.alarms: list[aws.cloudwatch.MetricAlarm] = []
-
-        def alarm(role: str, description: str, namespace: str, metric: str, dimensions: dict, threshold: float,
-                  comparison: str = "GreaterThanOrEqualToThreshold", statistic: str | None = "Average",
-                  extended_statistic: str | None = None, period: int = 60, evaluations: int = 5,
-                  datapoints: int = 3) -> None:
-            self.alarms.append(aws.cloudwatch.MetricAlarm(
-                f"{name}-{role}", name=f"{prefix}-{role}", alarm_description=description,
-                namespace=namespace, metric_name=metric, dimensions=dimensions, statistic=statistic,
-                extended_statistic=extended_statistic, period=period, evaluation_periods=evaluations,
-                datapoints_to_alarm=datapoints, threshold=threshold, comparison_operator=comparison,
-                treat_missing_data="notBreaching", alarm_actions=[self.topic.arn], ok_actions=[self.topic.arn],
-                opts=child))
-
         # Alarm names are `<prefix>-<role>`; rules.py derives the same roles to refuse a service whose alarms would
         # take a name already in use.
-        target_5xx, elb_5xx, latency = ALB_ALARM_ROLES
-        alb = {"LoadBalancer": proxy.arn_suffix}
-        alarm(target_5xx, f"Services answered {mon.error_rate_alarm_count}+ 5xx in 5 minutes",
-              "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, mon.error_rate_alarm_count, statistic="Sum",
-              period=300, evaluations=1, datapoints=1)
-        alarm(elb_5xx, f"The load balancer answered {mon.error_rate_alarm_count}+ 5xx in 5 minutes "
-              "(no healthy target, timeouts)", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb,
-              mon.error_rate_alarm_count, statistic="Sum", period=300, evaluations=1, datapoints=1)
-        alarm(latency, f"p95 response time above {mon.latency_alarm_seconds}s", "AWS/ApplicationELB",
-              "TargetResponseTime", alb, mon.latency_alarm_seconds, statistic=None, extended_statistic="p95")
-        for svc_name in services.services:
-            ecs = {"ClusterName": services.cluster.name, "ServiceName": svc_name}
-            cpu, memory = service_alarm_roles(svc_name)
-            alarm(cpu, f"{svc_name}: CPU above {mon.cpu_alarm_percent}%", "AWS/ECS", "CPUUtilization",
-                  ecs, mon.cpu_alarm_percent)
-            alarm(memory, f"{svc_name}: memory above {mon.memory_alarm_percent}%", "AWS/ECS",
-                  "MemoryUtilization", ecs, mon.memory_alarm_percent)
+        self._load_balancer_alarms(name, args)
+        self._service_alarms(name, args)
+        if args.database is not None:
+            self._database_alarms(name, args, args.database)
+        self._cache_alarms(name, args)
 
-        database, cache = parts.get("database"), parts.get("cache")
-        if database is not None:
-            db = stack.database
-            assert db is not None
-            rds = {"DBInstanceIdentifier": database.identifier}
-            connections = int(rds_max_connections(db.instance_class) * 0.8)
-            free_bytes = db.allocated_storage_gb * 1024**3 // 10
-            cpu, connections_role, free_storage = DATABASE_ALARM_ROLES
-            alarm(cpu, f"PostgreSQL CPU above {mon.cpu_alarm_percent}%", "AWS/RDS", "CPUUtilization", rds,
-                  mon.cpu_alarm_percent)
-            alarm(connections_role, f"PostgreSQL connections at 80% of the class's default max_connections "
-                  f"({connections})", "AWS/RDS", "DatabaseConnections", rds, connections)
-            alarm(free_storage, "PostgreSQL free storage below 10% of the allocated size", "AWS/RDS",
-                  "FreeStorageSpace", rds, free_bytes, comparison="LessThanOrEqualToThreshold")
-        if cache is not None:
-            node_cpu, node_memory, node_evictions = CACHE_NODE_ALARMS
-            for node in cache.node_ids:
-                redis, role = {"CacheClusterId": node}, node.removeprefix(f"{prefix}-")
-                alarm(f"{role}-{node_cpu}", f"Redis {node}: engine CPU above {mon.cpu_alarm_percent}%",
-                      "AWS/ElastiCache", "EngineCPUUtilization", redis, mon.cpu_alarm_percent)
-                alarm(f"{role}-{node_memory}", f"Redis {node}: memory above {mon.memory_alarm_percent}%",
-                      "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", redis, mon.memory_alarm_percent)
-                alarm(f"{role}-{node_evictions}", f"Redis {node} evicted keys: memory is full", "AWS/ElastiCache",
-                      "Evictions", redis, 1, statistic="Sum", period=300, evaluations=1, datapoints=1)
-
-        body = pulumi.Output.all(account.region, proxy.arn_suffix, services.cluster.name).apply(
-            lambda a: dashboard_body(stack, region=a[0], alb_suffix=a[1], cluster=a[2],
-                                     rds_id=getattr(database, "identifier", None),
-                                     redis_nodes=getattr(cache, "node_ids", [])))
-        self.dashboard = aws.cloudwatch.Dashboard(f"{name}-dashboard", dashboard_name=prefix, dashboard_body=body,
-                                                  opts=child)
+        database = args.database.identifier if args.database is not None else None
+        body = pulumi.Output.all(account.region, args.alb_arn_suffix, args.cluster_name).apply(
+            lambda a: dashboard_body(args.services, region=a[0], alb_suffix=a[1], cluster=a[2], rds_id=database,
+                                     redis_nodes=list(args.cache_node_ids)))
+        self.dashboard = aws.cloudwatch.Dashboard(f"{name}-dashboard", dashboard_name=args.site.prefix,
+                                                  dashboard_body=body, opts=pulumi.ResourceOptions(parent=self))
         self.url: pulumi.Output[str] | None = pulumi.Output.concat(
             "https://", account.region, ".console.aws.amazon.com/cloudwatch/home?region=", account.region,
             "#dashboards/dashboard/", self.dashboard.dashboard_name)
@@ -125,8 +79,89 @@ class Monitoring(pulumi.ComponentResource):
         self.dashboard_password: pulumi.Output[str] | None = None
         self.register_outputs({"url": self.url, "topicArn": self.topic.arn, "alarms": len(self.alarms)})
 
+    def _alarm_topic(self, name: str, args: MonitoringArgs) -> aws.sns.Topic:
+        """The encrypted SNS topic alarms publish to (CloudWatch of this account only, over TLS only)."""
+        site, child = args.site, pulumi.ResourceOptions(parent=self)
+        topic = aws.sns.Topic(f"{name}-alarms", name=f"{site.prefix}-alarms", kms_master_key_id=site.key.arn,
+                              opts=child)
+        aws.sns.TopicPolicy(f"{name}-alarms-policy", arn=topic.arn, policy=document([
+            {"Sid": "CloudWatchAlarmsOfThisAccount", "Effect": "Allow",
+             "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish", "Resource": topic.arn,
+             "Condition": {"StringEquals": {"aws:SourceAccount": site.account.id}}},
+            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+             "Resource": topic.arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        ]), opts=child)
+        if args.settings.alarm_email:
+            # Email subscriptions stay pending until the recipient confirms the message AWS sends.
+            aws.sns.TopicSubscription(f"{name}-alarms-email", topic=topic.arn, protocol="email",
+                                      endpoint=args.settings.alarm_email, opts=child)
+        return topic
 
-def dashboard_body(stack: StackConfig, region: str, alb_suffix: str, cluster: str, rds_id: str | None,
+    def _alarm(self, name: str, args: MonitoringArgs, role: str, description: str, namespace: str, metric: str,
+               dimensions: dict, threshold: float, comparison: str = "GreaterThanOrEqualToThreshold",
+               statistic: str | None = "Average", extended_statistic: str | None = None, period: int = 60,
+               evaluations: int = 5, datapoints: int = 3) -> None:
+        """One alarm, `<prefix>-<role>`, sent to the topic when it fires and when it clears."""
+        self.alarms.append(aws.cloudwatch.MetricAlarm(
+            f"{name}-{role}", name=f"{args.site.prefix}-{role}", alarm_description=description,
+            namespace=namespace, metric_name=metric, dimensions=dimensions, statistic=statistic,
+            extended_statistic=extended_statistic, period=period, evaluation_periods=evaluations,
+            datapoints_to_alarm=datapoints, threshold=threshold, comparison_operator=comparison,
+            treat_missing_data="notBreaching", alarm_actions=[self.topic.arn], ok_actions=[self.topic.arn],
+            opts=pulumi.ResourceOptions(parent=self)))
+
+    def _load_balancer_alarms(self, name: str, args: MonitoringArgs) -> None:
+        mon = args.settings
+        target_5xx, elb_5xx, latency = ALB_ALARM_ROLES
+        alb = {"LoadBalancer": args.alb_arn_suffix}
+        self._alarm(name, args, target_5xx, f"Services answered {mon.error_rate_alarm_count}+ 5xx in 5 minutes",
+                    "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, mon.error_rate_alarm_count,
+                    statistic="Sum", period=300, evaluations=1, datapoints=1)
+        self._alarm(name, args, elb_5xx, f"The load balancer answered {mon.error_rate_alarm_count}+ 5xx in 5 minutes "
+                    "(no healthy target, timeouts)", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb,
+                    mon.error_rate_alarm_count, statistic="Sum", period=300, evaluations=1, datapoints=1)
+        self._alarm(name, args, latency, f"p95 response time above {mon.latency_alarm_seconds}s",
+                    "AWS/ApplicationELB", "TargetResponseTime", alb, mon.latency_alarm_seconds, statistic=None,
+                    extended_statistic="p95")
+
+    def _service_alarms(self, name: str, args: MonitoringArgs) -> None:
+        mon = args.settings
+        for svc_name in args.services:
+            ecs = {"ClusterName": args.cluster_name, "ServiceName": svc_name}
+            cpu, memory = service_alarm_roles(svc_name)
+            self._alarm(name, args, cpu, f"{svc_name}: CPU above {mon.cpu_alarm_percent}%", "AWS/ECS",
+                        "CPUUtilization", ecs, mon.cpu_alarm_percent)
+            self._alarm(name, args, memory, f"{svc_name}: memory above {mon.memory_alarm_percent}%", "AWS/ECS",
+                        "MemoryUtilization", ecs, mon.memory_alarm_percent)
+
+    def _database_alarms(self, name: str, args: MonitoringArgs, database: WatchedDatabase) -> None:
+        mon, db = args.settings, database.settings
+        rds = {"DBInstanceIdentifier": database.identifier}
+        connections = int(rds_max_connections(db.instance_class) * 0.8)
+        free_bytes = db.allocated_storage_gb * 1024**3 // 10
+        cpu, connections_role, free_storage = DATABASE_ALARM_ROLES
+        self._alarm(name, args, cpu, f"PostgreSQL CPU above {mon.cpu_alarm_percent}%", "AWS/RDS", "CPUUtilization",
+                    rds, mon.cpu_alarm_percent)
+        self._alarm(name, args, connections_role, f"PostgreSQL connections at 80% of the class's default "
+                    f"max_connections ({connections})", "AWS/RDS", "DatabaseConnections", rds, connections)
+        self._alarm(name, args, free_storage, "PostgreSQL free storage below 10% of the allocated size", "AWS/RDS",
+                    "FreeStorageSpace", rds, free_bytes, comparison="LessThanOrEqualToThreshold")
+
+    def _cache_alarms(self, name: str, args: MonitoringArgs) -> None:
+        mon = args.settings
+        node_cpu, node_memory, node_evictions = CACHE_NODE_ALARMS
+        for node in args.cache_node_ids:
+            redis, role = {"CacheClusterId": node}, node.removeprefix(f"{args.site.prefix}-")
+            self._alarm(name, args, f"{role}-{node_cpu}", f"Redis {node}: engine CPU above {mon.cpu_alarm_percent}%",
+                        "AWS/ElastiCache", "EngineCPUUtilization", redis, mon.cpu_alarm_percent)
+            self._alarm(name, args, f"{role}-{node_memory}", f"Redis {node}: memory above {mon.memory_alarm_percent}%",
+                        "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", redis, mon.memory_alarm_percent)
+            self._alarm(name, args, f"{role}-{node_evictions}", f"Redis {node} evicted keys: memory is full",
+                        "AWS/ElastiCache", "Evictions", redis, 1, statistic="Sum", period=300, evaluations=1,
+                        datapoints=1)
+
+
+def dashboard_body(services: Sequence[str], region: str, alb_suffix: str, cluster: str, rds_id: str | None,
                    redis_nodes: list[str]) -> str:
     def widget(title: str, metrics: list[list], stat: str = "Average", period: int = 60) -> dict:
         return {"type": "metric", "width": 12, "height": 6, "properties": {
@@ -142,8 +177,8 @@ def dashboard_body(stack: StackConfig, region: str, alb_suffix: str, cluster: st
                                           [*alb, "TargetResponseTime", "LoadBalancer", alb_suffix, {"stat": "p95"}]]),
     ]
     for metric, title in (("CPUUtilization", "ECS CPU %"), ("MemoryUtilization", "ECS memory %")):
-        widgets.append(widget(title, [["AWS/ECS", metric, "ClusterName", cluster, "ServiceName", s.name]
-                                      for s in stack.services]))
+        widgets.append(widget(title, [["AWS/ECS", metric, "ClusterName", cluster, "ServiceName", s]
+                                      for s in services]))
     if rds_id:
         rds = ["DBInstanceIdentifier", rds_id]
         widgets += [widget("RDS CPU %", [["AWS/RDS", "CPUUtilization", *rds]]),

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.aws import defaults
-from components.aws.key import StackKey
+from components.aws.key import StackKey, StackKeyArgs
 from components.aws.policy import Account, assume_role, document
-from components.aws.rules import port_ranges, routed_services
+from components.aws.rules import port_ranges
 from components.aws.site import Site
-from config.model import StackConfig
+from config import model
 
-# The ports the data tier listens on, and what each part's security group is called.
-DATA_PORTS = {"db": 5432, "cache": 6379, "broker": 5671}
-DATA_TIERS = {"db": "database", "cache": "cache", "broker": "broker"}
 # What private tasks reach when there is no NAT: image pulls (ECR api + dkr, layers from S3), logs and secrets.
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
 
@@ -32,38 +30,89 @@ def subnet_cidrs(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
     return [str(b) for b in blocks[:az_count]], [str(b) for b in blocks[az_count:2 * az_count]]
 
 
+@dataclass(frozen=True)
+class DataTier:
+    """A data part's own security group: it admits the app tier on the part's port, and nothing else."""
+
+    part: str  # the part kind's key (config/parts.py)
+    role: str  # the group's role in logical and physical names
+    port: int  # what the part listens on, on AWS
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    settings: model.Network  # the VPC's block and AZ count
+    prefix: str  # twinstack:namePrefix: the start of every physical name
+    production: bool
+    protect_data: bool
+    log_retention_days: int  # the flow logs' (and, through the Site, every other log group's)
+    nat: str  # "none", "single" or "perAz" (defaults.nat)
+    flow_logs: bool
+    tls: bool  # the ALB serves HTTPS on 443 (and redirects 80) rather than plain HTTP on 80
+    data_tiers: tuple[DataTier, ...]  # each configured data-tier part kind, in the registry's order
+    routed_ports: Mapping[str, int]  # {service: port} of the services behind the ALB
+    service_ports: Mapping[str, int]  # {service: port} of every service that listens
+
+
 class Network(pulumi.ComponentResource):
-    def __init__(self, name: str, stack: StackConfig, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        prefix, net = stack.name_prefix, stack.network
+        prefix = args.prefix
         self.account = Account(self)
-        self.key = StackKey(f"{name}-key", stack, opts=child)
+        self.key = StackKey(f"{name}-key", StackKeyArgs(prefix=prefix, protect=args.protect_data), opts=child)
         # what every other part of the stack shares (components/aws/site.py)
-        self.site = Site(prefix=prefix, production=stack.production, protect_data=stack.protects_data,
-                         log_retention_days=stack.monitoring.log_retention_days, key=self.key, account=self.account)
+        self.site = Site(prefix=prefix, production=args.production, protect_data=args.protect_data,
+                         log_retention_days=args.log_retention_days, key=self.key, account=self.account)
 
-        self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=net.cidr, enable_dns_support=True,
+        self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.settings.cidr, enable_dns_support=True,
                                enable_dns_hostnames=True, tags={"Name": prefix}, opts=child)
         # Adopting the default group strips its allow-all rules: nothing can be attached to it by accident.
         self.default_security_group = aws.ec2.DefaultSecurityGroup(
             f"{name}-default-sg", vpc_id=self.vpc.id, ingress=[], egress=[],
             tags={"Name": f"{prefix}-default-closed"}, opts=child)
 
-        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOptions(parent=self)).names
-        private_cidrs, public_cidrs = subnet_cidrs(net.cidr, net.az_count)
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": prefix}, opts=child)
+        self.public_subnets, self.private_subnets, self.private_route_tables = self._subnets(name, args, igw, child)
+        self.public_subnet_ids = [s.id for s in self.public_subnets]
+        self.private_subnet_ids = [s.id for s in self.private_subnets]
+
+        self.nat_gateways = self._nat(name, args, igw, child)
+        self.security_groups = self._security_groups(name, args, child)
+        self.endpoints = self._endpoints(name, args, child) if args.nat == "none" else {}
+        self._app_egress(name, args, child)
+        if args.flow_logs:
+            self._flow_logs(name, args, child)
+
+        self.vpc_id: pulumi.Output[str] = self.vpc.id
+        self.register_outputs({
+            "vpcId": self.vpc_id,
+            "publicSubnetIds": self.public_subnet_ids,
+            "privateSubnetIds": self.private_subnet_ids,
+            "securityGroupIds": {tier: sg.id for tier, sg in self.security_groups.items()},
+            "natGateways": len(self.nat_gateways),
+            "keyArn": self.key.arn,
+        })
+
+    def _subnets(self, name: str, args: NetworkArgs, igw: aws.ec2.InternetGateway, child: pulumi.ResourceOptions,
+                 ) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet], list[aws.ec2.RouteTable]]:
+        """(public subnets, private subnets, private route tables), one of each per AZ: the public subnets share a
+        route to the internet gateway, each private one has a route table of its own (`_nat` adds its default
+        route)."""
+        prefix, az_count = args.prefix, args.settings.az_count
+        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOptions(parent=self)).names
+        private_cidrs, public_cidrs = subnet_cidrs(args.settings.cidr, az_count)
         public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-public"},
                                        opts=child)
         aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
                       gateway_id=igw.id, opts=child)
 
-        self.public_subnets: list[aws.ec2.Subnet] = []
-        self.private_subnets: list[aws.ec2.Subnet] = []
-        self.private_route_tables: list[aws.ec2.RouteTable] = []
-        for i in range(net.az_count):
+        publics: list[aws.ec2.Subnet] = []
+        privates: list[aws.ec2.Subnet] = []
+        route_tables: list[aws.ec2.RouteTable] = []
+        for i in range(az_count):
             az = chr(ord("a") + i)
-            zone = zones.apply(lambda names, i=i: _zone(names, i, net.az_count))
+            zone = zones.apply(lambda names, i=i: _zone(names, i, az_count))
             public = aws.ec2.Subnet(f"{name}-public-{az}", vpc_id=self.vpc.id, cidr_block=public_cidrs[i],
                                     availability_zone=zone, map_public_ip_on_launch=False,
                                     tags={"Name": f"{prefix}-public-{az}", "tier": "public"}, opts=child)
@@ -77,40 +126,22 @@ class Network(pulumi.ComponentResource):
                                             tags={"Name": f"{prefix}-private-{az}"}, opts=child)
             aws.ec2.RouteTableAssociation(f"{name}-private-{az}", subnet_id=private.id, route_table_id=private_rt.id,
                                           opts=child)
-            self.public_subnets.append(public)
-            self.private_subnets.append(private)
-            self.private_route_tables.append(private_rt)
-        self.public_subnet_ids = [s.id for s in self.public_subnets]
-        self.private_subnet_ids = [s.id for s in self.private_subnets]
+            publics.append(public)
+            privates.append(private)
+            route_tables.append(private_rt)
+        return publics, privates, route_tables
 
-        self.nat_gateways = self._nat(name, stack, igw, child)
-        self.security_groups = self._security_groups(name, stack, child)
-        self.endpoints = self._endpoints(name, stack, child) if defaults.nat(stack) == "none" else {}
-        self._app_egress(name, stack, child)
-        if defaults.flow_logs(stack):
-            self._flow_logs(name, stack, child)
-
-        self.vpc_id: pulumi.Output[str] = self.vpc.id
-        self.register_outputs({
-            "vpcId": self.vpc_id,
-            "publicSubnetIds": self.public_subnet_ids,
-            "privateSubnetIds": self.private_subnet_ids,
-            "securityGroupIds": {tier: sg.id for tier, sg in self.security_groups.items()},
-            "natGateways": len(self.nat_gateways),
-            "keyArn": self.key.arn,
-        })
-
-    def _nat(self, name: str, stack: StackConfig, igw: aws.ec2.InternetGateway,
+    def _nat(self, name: str, args: NetworkArgs, igw: aws.ec2.InternetGateway,
              child: pulumi.ResourceOptions) -> list[aws.ec2.NatGateway]:
-        count = {"none": 0, "single": 1, "perAz": stack.network.az_count}[defaults.nat(stack)]
+        count = {"none": 0, "single": 1, "perAz": args.settings.az_count}[args.nat]
         gateways = []
         for i in range(count):
             az = chr(ord("a") + i)
-            eip = aws.ec2.Eip(f"{name}-nat-{az}", domain="vpc", tags={"Name": f"{stack.name_prefix}-nat-{az}"},
+            eip = aws.ec2.Eip(f"{name}-nat-{az}", domain="vpc", tags={"Name": f"{args.prefix}-nat-{az}"},
                               opts=child)
             gateways.append(aws.ec2.NatGateway(
                 f"{name}-nat-{az}", allocation_id=eip.id, subnet_id=self.public_subnets[i].id,
-                tags={"Name": f"{stack.name_prefix}-nat-{az}"},
+                tags={"Name": f"{args.prefix}-nat-{az}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[igw])))
         for i, rt in enumerate(self.private_route_tables):
             if gateways:
@@ -120,18 +151,17 @@ class Network(pulumi.ComponentResource):
                               destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id, opts=child)
         return gateways
 
-    def _security_groups(self, name: str, stack: StackConfig,
+    def _security_groups(self, name: str, args: NetworkArgs,
                          child: pulumi.ResourceOptions) -> dict[str, aws.ec2.SecurityGroup]:
         tiers = {"alb": "Application load balancer: HTTPS (and HTTP) from the internet",
                  "app": "ECS tasks: only from the load balancer and each other"}
-        for tier, part in DATA_TIERS.items():
-            if getattr(stack, part) is not None:
-                tiers[tier] = f"{part.capitalize()}: only from the app tier"
-        if defaults.nat(stack) == "none":
+        for data in args.data_tiers:
+            tiers[data.role] = f"{data.part.capitalize()}: only from the app tier"
+        if args.nat == "none":
             tiers["endpoints"] = "VPC interface endpoints: HTTPS from the app tier"
         groups = {
             tier: aws.ec2.SecurityGroup(f"{name}-{tier}-sg", vpc_id=self.vpc.id, description=description,
-                                        tags={"Name": f"{stack.name_prefix}-{tier}"}, opts=child)
+                                        tags={"Name": f"{args.prefix}-{tier}"}, opts=child)
             for tier, description in tiers.items()
         }
         alb, app = groups["alb"].id, groups["app"].id
@@ -150,32 +180,31 @@ class Network(pulumi.ComponentResource):
                 f"{name}-{role}", security_group_id=sg, ip_protocol="tcp", from_port=low, to_port=high,
                 referenced_security_group_id=target, description=description, opts=child)
 
-        tls = stack.proxy.tls is not None
+        tls = args.tls
         if tls:
             ingress("alb-in-https", alb, 443, "HTTPS from the internet", cidr="0.0.0.0/0")
         ingress("alb-in-http", alb, 80,
                 "HTTP from the internet, redirected to HTTPS" if tls else "HTTP from the internet (allowHttp, no TLS)",
                 cidr="0.0.0.0/0")
-        routed = {s: stack.service(s).port for s in routed_services(stack)}
-        for ports, label, users in port_ranges(routed):
+        for ports, label, users in port_ranges(dict(args.routed_ports)):
             egress(f"alb-out-app-{label}", alb, ports, f"To the app tier on {label} ({users})", app)
             ingress(f"app-in-alb-{label}", app, ports, f"From the load balancer on {label} ({users})", source=alb)
-        for ports, label, users in port_ranges({s.name: s.port for s in stack.services if s.port is not None}):
+        for ports, label, users in port_ranges(dict(args.service_ports)):
             # Service-to-service calls (http://<service>:<port>) through the Service Connect proxies.
             ingress(f"app-in-app-{label}", app, ports, f"From other services on {label} ({users})", source=app)
             egress(f"app-out-app-{label}", app, ports, f"To other services on {label} ({users})", app)
-        for tier, port in DATA_PORTS.items():
-            if tier in groups:
-                part = DATA_TIERS[tier]
-                ingress(f"{tier}-in-app", groups[tier].id, port, f"{part.capitalize()} from the app tier", source=app)
-                egress(f"app-out-{tier}", app, port, f"To the {part} on {port}", groups[tier].id)
+        for data in args.data_tiers:
+            group = groups[data.role].id
+            ingress(f"{data.role}-in-app", group, data.port, f"{data.part.capitalize()} from the app tier", source=app)
+            egress(f"app-out-{data.role}", app, data.port, f"To the {data.part} on {data.port}", group)
+        self.data_groups: dict[str, aws.ec2.SecurityGroup] = {data.part: groups[data.role] for data in args.data_tiers}
         if "endpoints" in groups:
             ingress("endpoints-in-app", groups["endpoints"].id, 443, "AWS APIs from the app tier", source=app)
         return groups
 
-    def _app_egress(self, name: str, stack: StackConfig, child: pulumi.ResourceOptions) -> None:
+    def _app_egress(self, name: str, args: NetworkArgs, child: pulumi.ResourceOptions) -> None:
         app = self.security_groups["app"].id
-        if defaults.nat(stack) == "none":
+        if args.nat == "none":
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-app-out-endpoints", security_group_id=app, ip_protocol="tcp", from_port=443, to_port=443,
                 referenced_security_group_id=self.security_groups["endpoints"].id,
@@ -191,14 +220,14 @@ class Network(pulumi.ComponentResource):
                 description="HTTPS out through NAT: ECR, Secrets Manager, CloudWatch Logs, S3 and external APIs",
                 opts=child)
 
-    def _endpoints(self, name: str, stack: StackConfig,
+    def _endpoints(self, name: str, args: NetworkArgs,
                    child: pulumi.ResourceOptions) -> dict[str, aws.ec2.VpcEndpoint]:
         endpoints = {
             "s3": aws.ec2.VpcEndpoint(
                 f"{name}-s3-endpoint", vpc_id=self.vpc.id, vpc_endpoint_type="Gateway",
                 service_name=pulumi.Output.concat("com.amazonaws.", self.account.region, ".s3"),
                 route_table_ids=[rt.id for rt in self.private_route_tables],
-                tags={"Name": f"{stack.name_prefix}-s3"}, opts=child),
+                tags={"Name": f"{args.prefix}-s3"}, opts=child),
         }
         for service in INTERFACE_ENDPOINTS:
             role = service.replace(".", "-")
@@ -207,13 +236,13 @@ class Network(pulumi.ComponentResource):
                 service_name=pulumi.Output.concat("com.amazonaws.", self.account.region, f".{service}"),
                 private_dns_enabled=True, subnet_ids=self.private_subnet_ids,
                 security_group_ids=[self.security_groups["endpoints"].id],
-                tags={"Name": f"{stack.name_prefix}-{role}"}, opts=child)
+                tags={"Name": f"{args.prefix}-{role}"}, opts=child)
         return endpoints
 
-    def _flow_logs(self, name: str, stack: StackConfig, child: pulumi.ResourceOptions) -> None:
+    def _flow_logs(self, name: str, args: NetworkArgs, child: pulumi.ResourceOptions) -> None:
         group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs", name=f"/twinstack/{stack.name_prefix}/vpc-flow-logs",
-            retention_in_days=stack.monitoring.log_retention_days, kms_key_id=self.key.arn, opts=child)
+            f"{name}-flow-logs", name=f"/twinstack/{args.prefix}/vpc-flow-logs",
+            retention_in_days=args.log_retention_days, kms_key_id=self.key.arn, opts=child)
         role = aws.iam.Role(f"{name}-flow-logs-role", assume_role_policy=assume_role(
             "vpc-flow-logs.amazonaws.com", self.account.id), description="VPC flow logs writer", opts=child)
         aws.iam.RolePolicy(f"{name}-flow-logs-write", role=role.id, policy=document([{
@@ -223,7 +252,7 @@ class Network(pulumi.ComponentResource):
         }]), opts=child)
         aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=self.vpc.id, traffic_type="ALL",
                         log_destination_type="cloud-watch-logs", log_destination=group.arn, iam_role_arn=role.arn,
-                        max_aggregation_interval=60, tags={"Name": f"{stack.name_prefix}-flow-log"}, opts=child)
+                        max_aggregation_interval=60, tags={"Name": f"{args.prefix}-flow-log"}, opts=child)
 
 
 def _zone(names: list[str], i: int, wanted: int) -> str:

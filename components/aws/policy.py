@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -11,9 +13,37 @@ import pulumi_aws as aws
 
 
 def document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
-    """A policy JSON whose statements may hold Outputs (ARNs); resolved before serialising, never creating resources."""
-    return pulumi.Output.from_input({"Version": "2012-10-17", "Statement": list(statements)}).apply(
-        lambda doc: json.dumps(doc, sort_keys=True))
+    """A policy JSON whose statements may hold Outputs (ARNs); resolved before serialising, never creating resources.
+
+    The Output leaves are collected once and resolved together by one `Output.all`, then put back in their places."""
+    leaves: list[Any] = []
+
+    def hollow(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: hollow(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [hollow(v) for v in value]
+        if isinstance(value, pulumi.Output) or inspect.isawaitable(value):
+            leaves.append(value)
+            return _Leaf(len(leaves) - 1)
+        return value
+
+    def fill(value: Any, resolved: Sequence[Any]) -> Any:
+        if isinstance(value, dict):
+            return {k: fill(v, resolved) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v, resolved) for v in value]
+        return resolved[value.index] if isinstance(value, _Leaf) else value
+
+    template = hollow({"Version": "2012-10-17", "Statement": list(statements)})
+    return pulumi.Output.all(*leaves).apply(lambda resolved: json.dumps(fill(template, resolved), sort_keys=True))
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """Where an Output of a policy document goes back once resolved: its index among the document's leaves."""
+
+    index: int
 
 
 def assume_role(service: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:

@@ -8,6 +8,7 @@ those services. Data parts store their connection URLs the same way, through `ke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -39,12 +40,18 @@ def secret_arn(reference: pulumi.Input[str]) -> pulumi.Output[str]:
     return pulumi.Output.from_input(reference).apply(lambda ref: ref.rsplit(":", 3)[0])
 
 
+@dataclass(frozen=True)
+class SecretStoreArgs:
+    site: Site
+    values: Mapping[str, pulumi.Output[str]]  # {env var: value} of every app secret a service uses
+
+
 class SecretStore(pulumi.ComponentResource):
     """Each app secret (generated or user-provided) once, for every service that uses it."""
 
-    def __init__(self, name: str, site: Site, values: Mapping[str, pulumi.Output[str]],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: SecretStoreArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:SecretStore", name, None, opts)
+        site, values = args.site, args.values
         self.secrets: dict[str, aws.secretsmanager.Secret] = {}
         self.env: dict[str, SecretEnv] = {}
         for env_name in sorted(values):

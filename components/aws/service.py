@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.aws import defaults
 from components.aws.image import Image
 from components.aws.policy import assume_role, document
 from components.aws.rules import MIGRATION_CONTAINER
 from components.aws.secret_store import secret_arn
+from components.aws.site import Site
 from components.contracts import (
     PREPARE_VOLUMES,
     Binding,
@@ -30,7 +31,6 @@ from components.contracts import (
     volume_preparation,
 )
 from config import model
-from config.model import StackConfig
 
 ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}
 # What ECS Exec's SSM agent calls with the task role (AmazonECS/latest/developerguide/ecs-exec.html)
@@ -108,33 +108,87 @@ def container_definitions(svc: model.Service, image: str, env: Mapping[str, str]
     return json.dumps(definitions, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class ServiceArgs:
+    """What one app service's task and ECS service are made of, handed over by the Services component."""
+
+    settings: model.Service
+    site: Site
+    cluster: aws.ecs.Cluster
+    namespace: aws.servicediscovery.HttpNamespace  # Service Connect's
+    subnet_ids: Sequence[pulumi.Input[str]]  # private subnets, one per AZ
+    security_group_id: pulumi.Input[str]  # the app tier's group
+    bindings: Mapping[str, Binding]  # what each data part hands the services that use it
+    secrets: Mapping[str, SecretEnv]  # the app secrets, by env var
+    after: Sequence[pulumi.Resource]  # what must exist first: the parts it uses, the services it depends on
+    image: Image | None = None  # the pushed build it runs; None where it runs `settings.image`
+    storage_policy: pulumi.Input[str] | None = None  # the workspace's task policy, where the service uses storage
+    target_group: aws.lb.TargetGroup | None = None  # where it is routed: the ALB's group for it
+    listener_rules: Sequence[aws.lb.ListenerRule] = ()  # the rules forwarding to that group
+    wait_until_stable: bool = False  # other services depend on it: created once its tasks are healthy
+    exec_logs: aws.cloudwatch.LogGroup | None = None  # ECS Exec's session log group, where exec is on for it
+
+
 class Service(pulumi.ComponentResource):
-    def __init__(self, name: str, stack: StackConfig, svc: model.Service, network, cluster: aws.ecs.Cluster,
-                 namespace: aws.servicediscovery.HttpNamespace, parts: Mapping[str, pulumi.Resource],
-                 bindings: Mapping[str, Binding], secrets: Mapping[str, SecretEnv], proxy,
-                 after: Sequence[pulumi.Resource], image: Image | None = None, wait_until_stable: bool = False,
-                 opts: pulumi.ResourceOptions | None = None, exec_logs: aws.cloudwatch.LogGroup | None = None):
+    def __init__(self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Service", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        prefix, account, key = stack.name_prefix, network.account, network.key
+        svc, account = args.settings, args.site.account
+        image_ref = _image_ref(args)
+        plain, refs = self._environment(args)
+        self.log_group = self._log_group(name, args)
+        self.execution_role, execution_policy = self._execution_role(name, args, refs)
+        # ECS Exec (`make shell`): on where the cluster logs sessions for this service (Services decides, by `exec`).
+        self.exec_enabled = args.exec_logs is not None
+        self.task_role, task_policies = self._task_role(name, args)
+        self.task_definition = self._task_definition(name, args, image_ref, plain, refs)
+        # ECS rejects a target group that no listener rule uses yet; roles must hold their policies first.
+        self.service = self._ecs_service(
+            name, args, depends_on=[*args.listener_rules, execution_policy, *task_policies, *args.after])
+        if svc.autoscaling:
+            self._autoscaling(name, args.cluster, svc.autoscaling)
 
-        image_ref: pulumi.Input[str] = image.ref if image else svc.image  # type: ignore[assignment]
+        self.internal_url = ServiceEndpoint(svc.name, svc.port).internal_url if svc.port is not None else None
+        # What `tools/ops.py` needs to reach this service (the stack's `operations` output): no secret in it.
+        self.operations: dict[str, pulumi.Input] = {
+            "backend": "aws", "region": account.region, "cluster": args.cluster.name, "service": self.service.name,
+            "taskDefinitionFamily": self.task_definition.family, "container": svc.name,
+            "logGroup": self.log_group.name, "logGroupArn": self.log_group.arn, "logStreamPrefix": "app",
+            "subnets": args.subnet_ids, "securityGroups": [args.security_group_id],
+            "exec": self.exec_enabled,
+        }
+        self.register_outputs({"internalUrl": self.internal_url, "taskDefinition": self.task_definition.arn,
+                               "logGroup": self.log_group.name, "image": image_ref})
 
-        env = assemble_env(svc, bindings, secrets, self)
-        plain = env.plain
-        refs = {k: s.reference for k, s in env.secrets.items()}
-        missing = [k for k, ref in refs.items() if ref is None]
+    def _environment(self, args: ServiceArgs) -> tuple[Mapping[str, pulumi.Input[str]], dict[str, pulumi.Input[str]]]:
+        """(plain env, {secret env var: its Secrets Manager `valueFrom`}): every secret must have a reference."""
+        svc = args.settings
+        env = assemble_env(svc, args.bindings, args.secrets, self)
+        refs: dict[str, pulumi.Input[str]] = {}
+        missing = []
+        for key, secret in env.secrets.items():
+            if secret.reference is None:
+                missing.append(key)
+            else:
+                refs[key] = secret.reference
         if missing:
             raise ValueError(f"{svc.name}: no Secrets Manager reference for {', '.join(missing)}")
+        return env.plain, refs
 
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/twinstack/{prefix}/services/{svc.name}",
-            retention_in_days=stack.monitoring.log_retention_days, kms_key_id=key.arn, opts=child)
+    def _log_group(self, name: str, args: ServiceArgs) -> aws.cloudwatch.LogGroup:
+        site = args.site
+        return aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=f"/twinstack/{site.prefix}/services/{args.settings.name}",
+            retention_in_days=site.log_retention_days, kms_key_id=site.key.arn, opts=pulumi.ResourceOptions(parent=self))
 
-        # --- execution role: what ECS itself needs to start the task
-        self.execution_role = aws.iam.Role(
-            f"{name}-execution-role", description=f"ECS starts {prefix}/{svc.name}: its image, logs and secrets",
-            assume_role_policy=assume_role("ecs-tasks.amazonaws.com", account.id), opts=child)
+    def _execution_role(self, name: str, args: ServiceArgs,
+                        refs: Mapping[str, pulumi.Input[str]]) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """What ECS itself needs to start the task: its image, its own logs, exactly the secrets it uses."""
+        site, image = args.site, args.image
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-execution-role",
+            description=f"ECS starts {site.prefix}/{args.settings.name}: its image, logs and secrets",
+            assume_role_policy=assume_role("ecs-tasks.amazonaws.com", site.account.id), opts=child)
         statements: list[dict] = [{
             "Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": pulumi.Output.concat(self.log_group.arn, ":log-stream:*"),
@@ -153,45 +207,50 @@ class Service(pulumi.ComponentResource):
                  "Resource": pulumi.Output.all(*[secret_arn(r) for r in refs.values()]).apply(
                      lambda arns: sorted(set(arns)))},
                 {"Sid": "DecryptSecretsThroughSecretsManager", "Effect": "Allow", "Action": "kms:Decrypt",
-                 "Resource": key.arn, "Condition": {"StringEquals": {"kms:ViaService": pulumi.Output.concat(
-                     "secretsmanager.", account.region, ".amazonaws.com")}}},
+                 "Resource": site.key.arn, "Condition": {"StringEquals": {"kms:ViaService": pulumi.Output.concat(
+                     "secretsmanager.", site.account.region, ".amazonaws.com")}}},
             ]
-        execution_policy = aws.iam.RolePolicy(f"{name}-execution-policy", role=self.execution_role.id,
-                                              policy=document(statements), opts=child)
+        policy = aws.iam.RolePolicy(f"{name}-execution-policy", role=role.id, policy=document(statements), opts=child)
+        return role, policy
 
-        # --- task role: what the app may call, only where there is something to grant. A role with no policy would
-        # hand the app credentials good for nothing; without one, its tasks get no AWS credentials at all.
-        self.task_role: aws.iam.Role | None = None
-        task_policies: list[pulumi.Resource] = []
-        storage = parts.get("storage")
-        uses_storage = "storage" in svc.uses and storage is not None and storage.task_policy is not None
-        # ECS Exec (`make shell`): the task's SSM agent opens its channels with the task role, writes the session
-        # log to the cluster's exec log group and decrypts the session with the stack's key. Only where it is on.
-        self.exec_enabled = defaults.exec_enabled(stack, svc) and exec_logs is not None
-        if uses_storage or self.exec_enabled:
-            self.task_role = aws.iam.Role(
-                f"{name}-task-role", description=f"The {prefix}/{svc.name} app's own AWS permissions",
-                assume_role_policy=assume_role("ecs-tasks.amazonaws.com", account.id), opts=child)
-        if uses_storage and self.task_role is not None:
-            task_policies.append(aws.iam.RolePolicy(f"{name}-storage-policy", role=self.task_role.id,
-                                                    policy=storage.task_policy, opts=child))  # type: ignore[union-attr]
-        if self.exec_enabled and self.task_role is not None and exec_logs is not None:
-            task_policies.append(aws.iam.RolePolicy(f"{name}-exec-policy", role=self.task_role.id, policy=document([
+    def _task_role(self, name: str, args: ServiceArgs) -> tuple[aws.iam.Role | None, list[aws.iam.RolePolicy]]:
+        """What the app may call, only where there is something to grant. A role with no policy would hand the app
+        credentials good for nothing; without one, its tasks get no AWS credentials at all."""
+        site, exec_logs = args.site, args.exec_logs
+        if args.storage_policy is None and exec_logs is None:
+            return None, []
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-task-role", description=f"The {site.prefix}/{args.settings.name} app's own AWS permissions",
+            assume_role_policy=assume_role("ecs-tasks.amazonaws.com", site.account.id), opts=child)
+        policies: list[aws.iam.RolePolicy] = []
+        if args.storage_policy is not None:
+            policies.append(aws.iam.RolePolicy(f"{name}-storage-policy", role=role.id, policy=args.storage_policy,
+                                               opts=child))
+        if exec_logs is not None:
+            # ECS Exec: the task's SSM agent opens its channels with the task role, writes the session log to the
+            # cluster's exec log group and decrypts the session with the stack's key.
+            policies.append(aws.iam.RolePolicy(f"{name}-exec-policy", role=role.id, policy=document([
                 {"Sid": "ExecSessionChannels", "Effect": "Allow", "Action": EXEC_CHANNEL_ACTIONS, "Resource": "*"},
                 {"Sid": "ExecSessionLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups",
-                 "Resource": account.arn("logs", "log-group:*")},
+                 "Resource": site.account.arn("logs", "log-group:*")},
                 {"Sid": "ExecSessionLog", "Effect": "Allow",
                  "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                  "Resource": pulumi.Output.concat(exec_logs.arn, ":log-stream:*")},
                 # the task's SSM agent calls KMS itself, not through another service: no kms:ViaService to pin
-                {"Sid": "ExecSessionKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
+                {"Sid": "ExecSessionKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": site.key.arn},
             ]), opts=child))
+        return role, policies
 
-        definitions = pulumi.Output.all(image_ref, plain, refs, self.log_group.name, account.region).apply(
+    def _task_definition(self, name: str, args: ServiceArgs, image_ref: pulumi.Input[str],
+                         plain: Mapping[str, pulumi.Input[str]],
+                         refs: Mapping[str, pulumi.Input[str]]) -> aws.ecs.TaskDefinition:
+        svc, site = args.settings, args.site
+        definitions = pulumi.Output.all(image_ref, plain, refs, self.log_group.name, site.account.region).apply(
             lambda a: container_definitions(svc, a[0], a[1], a[2], a[3], a[4]))
-        self.task_definition = aws.ecs.TaskDefinition(
+        return aws.ecs.TaskDefinition(
             f"{name}-task",
-            family=f"{prefix}-{svc.name}",
+            family=f"{site.prefix}-{svc.name}",
             requires_compatibilities=["FARGATE"],
             network_mode="awsvpc",
             cpu=str(svc.cpu),
@@ -201,22 +260,24 @@ class Service(pulumi.ComponentResource):
             task_role_arn=self.task_role.arn if self.task_role is not None else None,
             container_definitions=definitions,
             volumes=[{"name": v} for v in dict.fromkeys(v for v, _, _ in task_volumes(svc))],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        target_group = proxy.target_groups.get(svc.name)
+    def _ecs_service(self, name: str, args: ServiceArgs, depends_on: list[pulumi.Resource]) -> aws.ecs.Service:
+        """The ECS service in the private subnets, behind its target group where it is routed, named in Service
+        Connect."""
+        svc, target_group = args.settings, args.target_group
         hc = svc.health_check
         autoscaling = svc.autoscaling
-        self.service = aws.ecs.Service(
+        return aws.ecs.Service(
             f"{name}-service",
             name=svc.name,
-            cluster=cluster.arn,
+            cluster=args.cluster.arn,
             task_definition=self.task_definition.arn,
             desired_count=autoscaling.min if autoscaling else svc.replicas,
             launch_type="FARGATE",
             platform_version="LATEST",
-            network_configuration={"subnets": network.private_subnet_ids,
-                                   "security_groups": [network.security_groups["app"].id],
+            network_configuration={"subnets": args.subnet_ids, "security_groups": [args.security_group_id],
                                    "assign_public_ip": False},
             deployment_circuit_breaker={"enable": True, "rollback": True},
             deployment_minimum_healthy_percent=100,
@@ -227,14 +288,14 @@ class Service(pulumi.ComponentResource):
                                                if target_group else None),
             service_connect_configuration={
                 "enabled": True,
-                "namespace": namespace.arn,
+                "namespace": args.namespace.arn,
                 # The short name answers exactly as in dev: http://<service>:<port>. A worker is a client only: it
                 # reaches the others by their names and offers no endpoint of its own.
                 "services": [{"port_name": svc.name, "discovery_name": svc.name,
                               "client_alias": [{"port": svc.port, "dns_name": svc.name}]}]
                 if svc.port is not None else None,
                 "log_configuration": {"log_driver": "awslogs", "options": {
-                    "awslogs-group": self.log_group.name, "awslogs-region": account.region,
+                    "awslogs-group": self.log_group.name, "awslogs-region": args.site.account.region,
                     "awslogs-stream-prefix": "service-connect"}},
             },
             propagate_tags="SERVICE",
@@ -242,43 +303,40 @@ class Service(pulumi.ComponentResource):
             enable_execute_command=self.exec_enabled,
             # Like Compose's `service_healthy`: a service others depend on counts as created once its tasks are
             # healthy, so the dependents start after it, not merely after its definition.
-            wait_for_steady_state=wait_until_stable,
+            wait_for_steady_state=args.wait_until_stable,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                # ECS rejects a target group that no listener rule uses yet; roles must hold their policies first.
-                depends_on=[*proxy.listener_rules.get(svc.name, []), execution_policy, *task_policies, *after],
+                depends_on=depends_on,
                 # Autoscaling owns the task count once it is on; a deploy must not reset it.
                 ignore_changes=["desiredCount"] if autoscaling else None,
             ),
         )
 
-        if autoscaling:
-            target = aws.appautoscaling.Target(
-                f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
-                resource_id=pulumi.Output.concat("service/", cluster.name, "/", self.service.name),
-                min_capacity=autoscaling.min, max_capacity=autoscaling.max, opts=child)
-            metrics = {"cpu": ("ECSServiceAverageCPUUtilization", autoscaling.cpu_target),
-                       "memory": ("ECSServiceAverageMemoryUtilization", autoscaling.memory_target)}
-            for metric, (predefined, target_value) in metrics.items():
-                if target_value is None:
-                    continue
-                aws.appautoscaling.Policy(
-                    f"{name}-{metric}-scaling", policy_type="TargetTrackingScaling",
-                    resource_id=target.resource_id, scalable_dimension=target.scalable_dimension,
-                    service_namespace=target.service_namespace,
-                    target_tracking_scaling_policy_configuration={
-                        "predefined_metric_specification": {"predefined_metric_type": predefined},
-                        "target_value": target_value, "scale_in_cooldown": 300, "scale_out_cooldown": 60},
-                    opts=child)
+    def _autoscaling(self, name: str, cluster: aws.ecs.Cluster, autoscaling: model.Autoscaling) -> None:
+        """Target tracking on CPU and/or memory between `autoscaling.min` and `.max` tasks."""
+        child = pulumi.ResourceOptions(parent=self)
+        target = aws.appautoscaling.Target(
+            f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", cluster.name, "/", self.service.name),
+            min_capacity=autoscaling.min, max_capacity=autoscaling.max, opts=child)
+        metrics = {"cpu": ("ECSServiceAverageCPUUtilization", autoscaling.cpu_target),
+                   "memory": ("ECSServiceAverageMemoryUtilization", autoscaling.memory_target)}
+        for metric, (predefined, target_value) in metrics.items():
+            if target_value is None:
+                continue
+            aws.appautoscaling.Policy(
+                f"{name}-{metric}-scaling", policy_type="TargetTrackingScaling",
+                resource_id=target.resource_id, scalable_dimension=target.scalable_dimension,
+                service_namespace=target.service_namespace,
+                target_tracking_scaling_policy_configuration={
+                    "predefined_metric_specification": {"predefined_metric_type": predefined},
+                    "target_value": target_value, "scale_in_cooldown": 300, "scale_out_cooldown": 60},
+                opts=child)
 
-        self.internal_url = ServiceEndpoint(svc.name, svc.port).internal_url if svc.port is not None else None
-        # What `tools/ops.py` needs to reach this service (the stack's `operations` output): no secret in it.
-        self.operations: dict[str, pulumi.Input] = {
-            "backend": "aws", "region": account.region, "cluster": cluster.name, "service": self.service.name,
-            "taskDefinitionFamily": self.task_definition.family, "container": svc.name,
-            "logGroup": self.log_group.name, "logGroupArn": self.log_group.arn, "logStreamPrefix": "app",
-            "subnets": network.private_subnet_ids, "securityGroups": [network.security_groups["app"].id],
-            "exec": self.exec_enabled,
-        }
-        self.register_outputs({"internalUrl": self.internal_url, "taskDefinition": self.task_definition.arn,
-                               "logGroup": self.log_group.name, "image": image_ref})
+
+def _image_ref(args: ServiceArgs) -> pulumi.Input[str]:
+    """What the task runs: the pushed build's digest, or the configured image."""
+    if args.image is not None:
+        return args.image.ref
+    assert args.settings.image is not None  # model.Service: exactly one of `image` and `build`
+    return args.settings.image

@@ -9,13 +9,20 @@ ephemeral volume inside its own service's task (see service.py), so without `twi
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.policy import document
+from components.aws.site import Site
 from components.contracts import Binding
+from config import model
 from config.model import StackConfig
+
+if TYPE_CHECKING:
+    from components.aws.network import Network
 
 
 def tls_only_statements(bucket_arn: pulumi.Input[str]) -> list[dict]:
@@ -29,7 +36,23 @@ def tls_only_statements(bucket_arn: pulumi.Input[str]) -> list[dict]:
     ]
 
 
-def log_bucket(name: str, stack: StackConfig, bucket_prefix: str,
+def workspace_policy(bucket_arn: pulumi.Output[str], site: Site) -> pulumi.Output[str]:
+    """The task-role policy of a service that uses storage: objects in this bucket, through S3 with the stack key."""
+    return document([
+        {"Sid": "ListWorkspace", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+         "Resource": bucket_arn},
+        {"Sid": "ObjectsInWorkspace", "Effect": "Allow",
+         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts"],
+         "Resource": pulumi.Output.concat(bucket_arn, "/*")},
+        {"Sid": "WorkspaceKeyThroughS3", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": site.key.arn,
+         "Condition": {"StringEquals": {"kms:ViaService": pulumi.Output.concat("s3.", site.account.region,
+                                                                               ".amazonaws.com")}}},
+    ])
+
+
+def log_bucket(name: str, site: Site, bucket_prefix: str,
                writers: Callable[[pulumi.Output[str]], list[dict]],
                parent: pulumi.Resource) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
     """A bucket that receives an AWS service's logs: private, owner-enforced, versioned, TLS-only, expiring after the
@@ -39,8 +62,8 @@ def log_bucket(name: str, stack: StackConfig, bucket_prefix: str,
     SSE-S3 buckets. A log bucket has no access logging of its own (it would log its own deliveries).
     """
     child = pulumi.ResourceOptions(parent=parent)
-    bucket = aws.s3.Bucket(name, bucket_prefix=bucket_prefix, force_destroy=not stack.production,
-                           opts=pulumi.ResourceOptions(parent=parent, protect=stack.protects_data))
+    bucket = aws.s3.Bucket(name, bucket_prefix=bucket_prefix, force_destroy=not site.production,
+                           opts=pulumi.ResourceOptions(parent=parent, protect=site.protect_data))
     public_block = aws.s3.BucketPublicAccessBlock(
         f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
         ignore_public_acls=True, restrict_public_buckets=True, opts=child)
@@ -54,7 +77,7 @@ def log_bucket(name: str, stack: StackConfig, bucket_prefix: str,
     aws.s3.BucketLifecycleConfiguration(
         f"{name}-lifecycle", bucket=bucket.id,
         rules=[{"id": "expire-logs", "status": "Enabled", "filter": {},
-                "expiration": {"days": stack.monitoring.log_retention_days},
+                "expiration": {"days": site.log_retention_days},
                 "noncurrent_version_expiration": {"noncurrent_days": 1},
                 "abort_incomplete_multipart_upload": {"days_after_initiation": 1}}],
         opts=child)
@@ -64,97 +87,95 @@ def log_bucket(name: str, stack: StackConfig, bucket_prefix: str,
     return bucket, policy
 
 
+@dataclass(frozen=True)
+class StorageArgs:
+    # None where only shared volumes asked for storage: on Fargate those stay inside each task, so there is no bucket
+    settings: model.Storage | None
+    site: Site
+
+
+def build(name: str, stack: StackConfig, network: Network, password: pulumi.Output[str] | None,
+          opts: pulumi.ResourceOptions) -> Storage | None:
+    """The adapter: the workspace's arguments from the stack, wherever storage or a shared volume is configured."""
+    if stack.storage is None and not any(s.volumes for s in stack.services):
+        return None
+    return Storage(name, StorageArgs(settings=stack.storage, site=network.site), opts)
+
+
 class Storage(pulumi.ComponentResource):
-    def __init__(self, name: str, stack: StackConfig, network, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:aws:Storage", name, None, opts)
         self.operations = None  # nothing tools/ops.py operates
         self.url = None  # no connection URL: storage has no password
         self.bucket: aws.s3.Bucket | None = None
         self.task_policy: pulumi.Output[str] | None = None
         self.binding = Binding()
-        if stack.storage is None:
+        if args.settings is None:
             self.register_outputs({"bucket": None})
             return
-        child = pulumi.ResourceOptions(parent=self)
-        prefix, key = stack.name_prefix, network.key
-        self.bucket = aws.s3.Bucket(
-            f"{name}-bucket",
-            bucket=stack.storage.bucket_name,
-            bucket_prefix=None if stack.storage.bucket_name else f"{prefix}-workspace-",
-            # Outside production `pulumi destroy` may empty the bucket; in production it must be emptied by hand.
-            force_destroy=not stack.production,
-            opts=pulumi.ResourceOptions(parent=self, protect=stack.protects_data),
+        site = args.site
+        self.bucket = bucket = self._bucket(name, args.settings, site)
+        if site.production:
+            self._access_logs(name, site, bucket)
+        self.task_policy = workspace_policy(bucket.arn, site)
+        self.binding = Binding(
+            env={"STORAGE_URL": pulumi.Output.concat("s3://", bucket.bucket), "STORAGE_BUCKET": bucket.bucket},
+            depends_on=[bucket],
         )
-        bucket = self.bucket.id
+        self.register_outputs({"bucket": bucket.bucket, "bucketArn": bucket.arn})
+
+    def _bucket(self, name: str, storage: model.Storage, site: Site) -> aws.s3.Bucket:
+        """The workspace bucket: private, owner-enforced, encrypted with the stack key, versioned, TLS-only."""
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket=storage.bucket_name,
+            bucket_prefix=None if storage.bucket_name else f"{site.prefix}-workspace-",
+            # Outside production `pulumi destroy` may empty the bucket; in production it must be emptied by hand.
+            force_destroy=not site.production,
+            opts=pulumi.ResourceOptions(parent=self, protect=site.protect_data),
+        )
         public_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access", bucket=bucket, block_public_acls=True, block_public_policy=True,
+            f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True, opts=child)
-        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket,
+        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
                                        rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
         aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=bucket,
+            f"{name}-encryption", bucket=bucket.id,
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
-                                                                "kms_master_key_id": key.arn},
+                                                                "kms_master_key_id": site.key.arn},
                     # One data key per bucket rather than per object: far fewer KMS calls, same protection.
                     "bucket_key_enabled": True}],
             opts=child)
-        aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket,
+        aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
                                 versioning_configuration={"status": "Enabled"}, opts=child)
         aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=bucket,
+            f"{name}-lifecycle", bucket=bucket.id,
             rules=[
                 {"id": "abort-incomplete-uploads", "status": "Enabled", "filter": {},
                  "abort_incomplete_multipart_upload": {"days_after_initiation": 7}},
                 {"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
-                 "noncurrent_version_expiration": {"noncurrent_days": stack.storage.noncurrent_version_days}},
+                 "noncurrent_version_expiration": {"noncurrent_days": storage.noncurrent_version_days}},
             ],
             opts=child)
-        aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket, policy=document(tls_only_statements(self.bucket.arn)),
+        aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id, policy=document(tls_only_statements(bucket.arn)),
                             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]))
-        if stack.production:
-            self._access_logs(name, stack, network)
+        return bucket
 
-        self.task_policy = document([
-            {"Sid": "ListWorkspace", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-             "Resource": self.bucket.arn},
-            {"Sid": "ObjectsInWorkspace", "Effect": "Allow",
-             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
-                        "s3:ListMultipartUploadParts"],
-             "Resource": pulumi.Output.concat(self.bucket.arn, "/*")},
-            {"Sid": "WorkspaceKeyThroughS3", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-             "Resource": key.arn,
-             "Condition": {"StringEquals": {"kms:ViaService": pulumi.Output.concat("s3.", network.account.region,
-                                                                                   ".amazonaws.com")}}},
-        ])
-        self.binding = Binding(
-            env={"STORAGE_URL": pulumi.Output.concat("s3://", self.bucket.bucket), "STORAGE_BUCKET": self.bucket.bucket},
-            depends_on=[self.bucket],
-        )
-        self.register_outputs({"bucket": self.bucket.bucket, "bucketArn": self.bucket.arn})
-
-    def _access_logs(self, name: str, stack: StackConfig, network) -> None:
+    def _access_logs(self, name: str, site: Site, source: aws.s3.Bucket) -> None:
         """S3 server access logs of the workspace, delivered by the logging service to a log bucket under
         `workspace/` (AmazonS3/latest/userguide/enable-server-access-logging.html: a bucket policy for
         logging.s3.amazonaws.com, limited to this source bucket and account)."""
-        assert self.bucket is not None
-        source = self.bucket
 
         def writers(bucket_arn: pulumi.Output[str]) -> list[dict]:
             return [{"Sid": "S3ServerAccessLogsOfTheWorkspace", "Effect": "Allow",
                      "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
                      "Resource": pulumi.Output.concat(bucket_arn, "/workspace/*"),
                      "Condition": {"ArnLike": {"aws:SourceArn": source.arn},
-                                   "StringEquals": {"aws:SourceAccount": network.account.id}}}]
+                                   "StringEquals": {"aws:SourceAccount": site.account.id}}}]
 
-        logs, policy = log_bucket(f"{name}-logs", stack, f"{stack.name_prefix}-workspace-logs-", writers, self)
+        logs, policy = log_bucket(f"{name}-logs", site, f"{site.prefix}-workspace-logs-", writers, self)
         aws.s3.BucketLogging(f"{name}-access-logging", bucket=source.id, target_bucket=logs.id,
                              target_prefix="workspace/",
                              opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
 
-
-def build(name: str, stack: StackConfig, network, password: pulumi.Output[str] | None,
-          opts: pulumi.ResourceOptions) -> Storage | None:
-    """The adapter: the storage from the stack."""
-    if stack.storage is None and not any(s.volumes for s in stack.services):
-        return None
-    return Storage(name, stack, network, opts=opts)
