@@ -15,7 +15,9 @@ import pulumi
 import pulumi_docker as docker
 
 from components.contracts import health_test, http_probe
-from config.model import HealthCheck, StackConfig
+from components.docker.network import Network
+from components.docker.site import Site
+from config.model import HealthCheck
 
 # json-file grows without bound by default; three 10 MB files keep `docker logs` useful without filling the disk.
 LOG_OPTS = {"max-size": "10m", "max-file": "3"}
@@ -65,44 +67,46 @@ def service_probe(check: HealthCheck, port: int | None) -> Probe:
 
 def env_list(plain: Mapping[str, pulumi.Input[str]],
              secret: Mapping[str, pulumi.Input[str]] | None = None) -> pulumi.Output[list[str]]:
-    """`KEY=value` strings in key order (stable diffs); secret values keep the whole list secret."""
-    merged: dict[str, tuple[pulumi.Input[str], bool]] = {k: (v, False) for k, v in plain.items()}
-    merged.update({k: (v, True) for k, v in (secret or {}).items()})
-    items = []
-    for key in sorted(merged):
-        value, is_secret = merged[key]
-        item = pulumi.Output.concat(key, "=", value)
-        items.append(pulumi.Output.secret(item) if is_secret else item)
-    return pulumi.Output.all(*items).apply(list)
+    """`KEY=value` strings in key order (stable diffs), a secret key winning over a plain one of the same name. Any
+    secret value keeps the whole list secret; without one it is secret only if a plain value already is."""
+    secret = dict(secret or {})
+
+    def render(values: dict[str, dict[str, str]]) -> list[str]:
+        merged = {**values["plain"], **values["secret"]}
+        return [f"{key}={merged[key]}" for key in sorted(merged)]
+
+    env = pulumi.Output.all(plain=dict(plain), secret=secret).apply(render)
+    return pulumi.Output.secret(env) if secret else env
 
 
-def attach(network: Any, segments: Sequence[str], aliases: Sequence[str]) -> list[docker.ContainerNetworksAdvancedArgs]:
-    """Join these segments of `network` (a components.docker.Network) under these DNS names on each."""
+def attach(network: Network, segments: Sequence[str],
+           aliases: Sequence[str]) -> list[docker.ContainerNetworksAdvancedArgs]:
+    """Join these segments of `network` under these DNS names on each."""
     return [docker.ContainerNetworksAdvancedArgs(name=network.networks[s].name, aliases=list(aliases))
             for s in segments]
 
 
-def host_access(stack: StackConfig, segment: str, role: str, parent: pulumi.Resource,
+def host_access(site: Site, network: Network, segment: str, role: str, parent: pulumi.Resource,
                 name: str) -> list[docker.ContainerNetworksAdvancedArgs]:
     """A bridge network holding only this container, for a port published to the host from the data tier.
 
     Docker publishes no ports from a container whose networks are all `internal`; joining a segment other containers
     share would open the data tier to them, so the port gets a network of its own that nothing else joins.
     """
-    if not next(s for s in stack.network.segments if s.name == segment).internal:
+    if not network.internal[segment]:
         return []
-    own = docker.Network(f"{name}-host-access", name=f"{stack.name_prefix}-{role}-host", driver="bridge",
-                         labels=[docker.NetworkLabelArgs(label="twinstack.stack", value=stack.name_prefix)],
+    own = docker.Network(f"{name}-host-access", name=f"{site.prefix}-{role}-host", driver="bridge",
+                         labels=[docker.NetworkLabelArgs(label="twinstack.stack", value=site.prefix)],
                          opts=pulumi.ResourceOptions(parent=parent))
     return [docker.ContainerNetworksAdvancedArgs(name=own.name)]
 
 
-def hardened(stack: StackConfig, container_name: str, probe: Probe | None, memory: int,
+def hardened(site: Site, container_name: str, probe: Probe | None, memory: int,
              **args: Any) -> dict[str, Any]:
     """Arguments for a long-running container: named deterministically, restarted unless stopped, limited,
     unprivileged, logs rotated, and (with a probe) created only once healthy, so dependents start after it."""
     base: dict[str, Any] = {
-        "name": f"{stack.name_prefix}-{container_name}",
+        "name": f"{site.prefix}-{container_name}",
         "restart": "unless-stopped",
         "memory": memory,
         "privileged": False,
@@ -116,11 +120,11 @@ def hardened(stack: StackConfig, container_name: str, probe: Probe | None, memor
     return base
 
 
-def one_off(stack: StackConfig, container_name: str, memory: int, **args: Any) -> dict[str, Any]:
+def one_off(site: Site, container_name: str, memory: int, **args: Any) -> dict[str, Any]:
     """Arguments for a run-to-completion container (a migration, a password sync): `pulumi up` attaches, waits for
     the exit and fails on a non-zero code, so whatever depends on it starts only after it succeeded. It is never
     restarted, and re-runs only when its inputs change (a new image, a new password)."""
-    return hardened(stack, container_name, None, memory, attach=True, logs=True, must_run=False, restart="no", **args)
+    return hardened(site, container_name, None, memory, attach=True, logs=True, must_run=False, restart="no", **args)
 
 
 def job_failure(what: str, name: str, code: int | None, logs: str | None) -> str | None:
@@ -163,12 +167,12 @@ def options(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ())
     return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on), delete_before_replace=True)
 
 
-def volume_labels(stack: StackConfig, role: str) -> list[docker.VolumeLabelArgs]:
+def volume_labels(site: Site, role: str) -> list[docker.VolumeLabelArgs]:
     """Labels that let `docker volume ls --filter label=twinstack.stack=<prefix>` find a stack's retained data."""
-    return [docker.VolumeLabelArgs(label="twinstack.stack", value=stack.name_prefix),
+    return [docker.VolumeLabelArgs(label="twinstack.stack", value=site.prefix),
             docker.VolumeLabelArgs(label="twinstack.role", value=role)]
 
 
-def volume_options(stack: StackConfig, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+def volume_options(site: Site, parent: pulumi.Resource) -> pulumi.ResourceOptions:
     """Data outlives `pulumi destroy` when the stack protects data, as `docker compose down` keeps volumes."""
-    return pulumi.ResourceOptions(parent=parent, retain_on_delete=stack.protects_data, protect=stack.production)
+    return pulumi.ResourceOptions(parent=parent, retain_on_delete=site.protect_data, protect=site.production)

@@ -5,18 +5,18 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
+from components.docker.site import Site
 from components.source import build_fingerprint, dockerfile_path
 from config import model
-from config.model import StackConfig
 
 
-def built_image(name: str, stack: StackConfig, owner: model.Service, opts: pulumi.ResourceOptions) -> docker.Image:
+def built_image(name: str, site: Site, owner: model.Service, opts: pulumi.ResourceOptions) -> docker.Image:
     """`<prefix>-<owner>:<fingerprint>`, never pushed: the containers of every service sharing the build run it."""
     build = owner.build
     assert build is not None
     return docker.Image(
         name,
-        image_name=f"{stack.name_prefix}-{owner.name}:{build_fingerprint(build)}",
+        image_name=f"{site.prefix}-{owner.name}:{build_fingerprint(build)}",
         build=docker.DockerBuildArgs(context=build.context, dockerfile=dockerfile_path(build), args=build.args or None,
                                      target=build.target),
         skip_push=True,

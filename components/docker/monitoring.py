@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
@@ -20,6 +21,8 @@ from components.docker.container import (
 )
 from components.docker.network import Network
 from components.docker.rules import service_segments
+from components.docker.site import Site
+from config import model
 from config.model import StackConfig
 
 PROMETHEUS_IMAGE = "prom/prometheus:v2.55.1"
@@ -32,11 +35,11 @@ PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
 GRAFANA_DATASOURCE = "/etc/grafana/provisioning/datasources/twinstack.yaml"
 
 
-def prometheus_config(stack: StackConfig) -> str:
+def prometheus_config(services: Sequence[model.Service]) -> str:
     """One job per service with `metrics`. DNS discovery of the service alias finds every replica (Docker's DNS
     answers with all of them), and a replaced container's new address on the next refresh."""
     jobs = [{"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{PROMETHEUS_PORT}"]}]}]
-    for svc in stack.services:
+    for svc in services:
         if svc.metrics is None:
             continue
         jobs.append({
@@ -71,51 +74,72 @@ def monitoring_segments(stack: StackConfig) -> list[str]:
     return wanted or [stack.network.proxy_segment]
 
 
+@dataclass(frozen=True)
+class MonitoringArgs:
+    settings: model.Monitoring
+    site: Site
+    network: Network
+    segments: Sequence[str]  # where Prometheus and Grafana join (monitoring_segments)
+    scrape_config: str  # Prometheus's config (prometheus_config)
+
+
 class Monitoring(pulumi.ComponentResource):
     """`.url` is Grafana's (on 127.0.0.1) when it runs, else Prometheus's internal URL, else None."""
 
-    def __init__(self, name: str, stack: StackConfig, network: Network, parts: Mapping[str, pulumi.Resource],
-                 proxy: pulumi.Resource, services: pulumi.Resource, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:docker:Monitoring", name, None, opts)
-        mon = stack.monitoring
-        child = pulumi.ResourceOptions(parent=self)
+        mon = args.settings
         self.url: pulumi.Output[str] | None = None
         self.prometheus: docker.Container | None = None
         self.grafana: docker.Container | None = None
         self.dashboard_password: pulumi.Output[str] | None = None
-        segments = monitoring_segments(stack)
 
         if mon.prometheus:
-            image = docker.RemoteImage(f"{name}-prometheus-image", name=PROMETHEUS_IMAGE, keep_locally=True,
-                                       opts=child)
-            data = docker.Volume(f"{name}-prometheus-data", name=f"{stack.name_prefix}-prometheus-data",
-                                 labels=volume_labels(stack, "prometheus"), opts=volume_options(stack, self))
-            self.prometheus = docker.Container(f"{name}-prometheus", **hardened(
-                stack, "prometheus", http_check(PROMETHEUS_PORT, "/-/healthy", start_period=10), 512,
-                image=image.image_id,
-                networks_advanced=attach(network, segments, [PROMETHEUS_ALIAS]),
-                volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path="/prometheus")],
-                uploads=[docker.ContainerUploadArgs(file=PROMETHEUS_CONFIG, content=prometheus_config(stack))],
-            ), opts=options(self))
+            self.prometheus = self._prometheus(name, args)
             self.url = self.prometheus.name.apply(lambda _: f"http://{PROMETHEUS_ALIAS}:{PROMETHEUS_PORT}")
 
         if mon.grafana and self.prometheus is not None:
-            password = random.RandomPassword(f"{name}-grafana-admin", length=24, special=False, opts=child)
+            password = random.RandomPassword(f"{name}-grafana-admin", length=24, special=False,
+                                             opts=pulumi.ResourceOptions(parent=self))
             self.dashboard_password = pulumi.Output.secret(password.result)
-            image = docker.RemoteImage(f"{name}-grafana-image", name=GRAFANA_IMAGE, keep_locally=True, opts=child)
-            data = docker.Volume(f"{name}-grafana-data", name=f"{stack.name_prefix}-grafana-data",
-                                 labels=volume_labels(stack, "grafana"), opts=volume_options(stack, self))
-            self.grafana = docker.Container(f"{name}-grafana", **hardened(
-                stack, "grafana", http_check(GRAFANA_PORT, "/api/health", start_period=20), 256,
-                image=image.image_id,
-                envs=env_list({"GF_SECURITY_ADMIN_USER": "admin", "GF_USERS_ALLOW_SIGN_UP": "false",
-                               "GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_ANALYTICS_REPORTING_ENABLED": "false"},
-                              {"GF_SECURITY_ADMIN_PASSWORD": self.dashboard_password}),
-                networks_advanced=attach(network, segments, ["grafana"]),
-                ports=[docker.ContainerPortArgs(internal=GRAFANA_PORT, external=mon.grafana_port, ip="127.0.0.1")],
-                volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path="/var/lib/grafana")],
-                uploads=[docker.ContainerUploadArgs(file=GRAFANA_DATASOURCE, content=grafana_datasource())],
-            ), opts=options(self, [self.prometheus]))
+            self.grafana = self._grafana(name, args, self.prometheus, self.dashboard_password)
             self.url = self.grafana.name.apply(lambda _: f"http://127.0.0.1:{mon.grafana_port}")
 
         self.register_outputs({"url": self.url, "dashboardPassword": self.dashboard_password})
+
+    def _prometheus(self, name: str, args: MonitoringArgs) -> docker.Container:
+        """Prometheus with its data in a volume, reachable as `prometheus` where the services it scrapes are."""
+        site = args.site
+        image = docker.RemoteImage(f"{name}-prometheus-image", name=PROMETHEUS_IMAGE, keep_locally=True,
+                                   opts=pulumi.ResourceOptions(parent=self))
+        data = docker.Volume(f"{name}-prometheus-data", name=f"{site.prefix}-prometheus-data",
+                             labels=volume_labels(site, "prometheus"), opts=volume_options(site, self))
+        return docker.Container(f"{name}-prometheus", **hardened(
+            site, "prometheus", http_check(PROMETHEUS_PORT, "/-/healthy", start_period=10), 512,
+            image=image.image_id,
+            networks_advanced=attach(args.network, args.segments, [PROMETHEUS_ALIAS]),
+            volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path="/prometheus")],
+            uploads=[docker.ContainerUploadArgs(file=PROMETHEUS_CONFIG, content=args.scrape_config)],
+        ), opts=options(self))
+
+    def _grafana(self, name: str, args: MonitoringArgs, prometheus: docker.Container,
+                 password: pulumi.Output[str]) -> docker.Container:
+        """Grafana with Prometheus provisioned, signed in to as `admin` with `password`, published on 127.0.0.1 only
+        and created after Prometheus."""
+        site = args.site
+        image = docker.RemoteImage(f"{name}-grafana-image", name=GRAFANA_IMAGE, keep_locally=True,
+                                   opts=pulumi.ResourceOptions(parent=self))
+        data = docker.Volume(f"{name}-grafana-data", name=f"{site.prefix}-grafana-data",
+                             labels=volume_labels(site, "grafana"), opts=volume_options(site, self))
+        return docker.Container(f"{name}-grafana", **hardened(
+            site, "grafana", http_check(GRAFANA_PORT, "/api/health", start_period=20), 256,
+            image=image.image_id,
+            envs=env_list({"GF_SECURITY_ADMIN_USER": "admin", "GF_USERS_ALLOW_SIGN_UP": "false",
+                           "GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_ANALYTICS_REPORTING_ENABLED": "false"},
+                          {"GF_SECURITY_ADMIN_PASSWORD": password}),
+            networks_advanced=attach(args.network, args.segments, ["grafana"]),
+            ports=[docker.ContainerPortArgs(internal=GRAFANA_PORT, external=args.settings.grafana_port,
+                                            ip="127.0.0.1")],
+            volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path="/var/lib/grafana")],
+            uploads=[docker.ContainerUploadArgs(file=GRAFANA_DATASOURCE, content=grafana_datasource())],
+        ), opts=options(self, [prometheus]))

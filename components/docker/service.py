@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_docker as docker
@@ -27,9 +29,26 @@ from components.docker.container import (
     succeeded,
 )
 from components.docker.network import Network
-from components.docker.rules import service_segments
+from components.docker.site import Site
+from components.docker.storage import Workspace
 from config import model
-from config.model import StackConfig
+
+
+@dataclass(frozen=True)
+class ServiceArgs:
+    settings: model.Service
+    site: Site
+    network: Network
+    segments: Sequence[str]  # the docker networks it joins (rules.service_segments)
+    bindings: Mapping[str, Binding]  # what each part it `uses` hands it
+    secrets: Mapping[str, SecretEnv]  # the app secrets it names (required or optional) that are set
+    # containers it starts after: those of the parts it uses and of the services it depends on
+    after: Sequence[pulumi.Resource] = ()
+    # the one-offs of the parts it uses (password syncs) that must have succeeded before it starts (DataComponent.ready)
+    gates: Sequence[pulumi.Output[str]] = ()
+    workspace: Workspace | None = None  # the storage workspace, where it `uses: storage`
+    shared: Mapping[str, docker.Volume] = field(default_factory=dict)  # its shared volumes (`volumes`), by name
+    built: docker.Image | None = None  # the image Services built for it; None: it runs `image`, pulled
 
 
 def container_name(svc: model.Service, replica: int) -> str:
@@ -41,35 +60,73 @@ class Service(pulumi.ComponentResource):
     them), starts after `after` (data containers and the services it depends on) and after its migration, and counts
     as created only once healthy."""
 
-    def __init__(self, name: str, stack: StackConfig, svc: model.Service, network: Network,
-                 parts: Mapping[str, pulumi.Resource], bindings: Mapping[str, Binding],
-                 secrets: Mapping[str, SecretEnv], after: Sequence[pulumi.Resource],
-                 built: docker.Image | None = None, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:docker:Service", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        if built is not None:
-            self.image_ref: pulumi.Output[str] = built.image_name
-        else:
-            assert svc.image is not None
-            self.image_ref = docker.RemoteImage(f"{name}-image", name=svc.image, keep_locally=True, opts=child).image_id
+        svc = args.settings
+        self.image_ref = self._image(name, args)
+        volumes, writable = self._volumes(args)
+        common = self._container_args(args, volumes)
+        after = list(args.after)
+        gates = list(args.gates)
 
-        env = assemble_env(svc, bindings, secrets, self)
+        self.preparation = self._preparation(name, args, volumes, writable, after)
+        if self.preparation is not None:
+            after.append(self.preparation)
+            gates.append(succeeded(self.preparation, f"preparing the {svc.name} volumes"))
 
-        volumes = []
-        writable: list[str] = []
-        storage = parts.get("storage")
-        if "storage" in svc.uses and stack.storage and storage is not None:
-            volumes.append(docker.ContainerVolumeArgs(volume_name=storage.workspace.name,  # type: ignore[attr-defined]
-                                                      container_path=stack.storage.mount_path))
-            writable.append(stack.storage.mount_path)
-        writable += [v.path for v in svc.volumes if not v.read_only]
-        volumes += [docker.ContainerVolumeArgs(volume_name=storage.volumes[v.name].name,  # type: ignore[union-attr]
-                                               container_path=v.path, read_only=v.read_only) for v in svc.volumes]
+        self.migration: docker.Container | None = None
+        if svc.migration:
+            self.migration = docker.Container(f"{name}-migration", **one_off(
+                args.site, f"{svc.name}-migrate", svc.memory, **common, command=svc.migration.command,
+                labels=after_jobs(gates),
+            ), opts=options(self, after))
+            after.append(self.migration)
+            gates.append(succeeded(self.migration, f"the {svc.name} migration"))
 
-        common = {
+        probe = service_probe(svc.health_check, svc.port)
+        self.containers: list[docker.Container] = [
+            docker.Container(f"{name}-replica-{n}", **hardened(
+                args.site, container_name(svc, n), probe, svc.memory, **common, command=svc.command,
+                labels=after_jobs(gates),
+            ), opts=options(self, after))
+            for n in range(1, svc.replicas + 1)
+        ]
+        self.internal_url = ServiceEndpoint(svc.name, svc.port).internal_url if svc.port is not None else None
+        self.register_outputs({
+            "internalUrl": self.internal_url,
+            "image": self.image_ref,
+            "containers": [c.name for c in self.containers],
+        })
+
+    def _image(self, name: str, args: ServiceArgs) -> pulumi.Output[str]:
+        """The image its containers run: the one Services built, or its `image`, pulled and kept locally."""
+        if args.built is not None:
+            return args.built.image_name
+        assert args.settings.image is not None
+        return docker.RemoteImage(f"{name}-image", name=args.settings.image, keep_locally=True,
+                                  opts=pulumi.ResourceOptions(parent=self)).image_id
+
+    @staticmethod
+    def _volumes(args: ServiceArgs) -> tuple[list[docker.ContainerVolumeArgs], list[str]]:
+        """Its mounts (the workspace, then its shared volumes) and the paths among them it writes to."""
+        volumes, writable = [], []
+        if args.workspace is not None:
+            volumes.append(docker.ContainerVolumeArgs(volume_name=args.workspace.volume.name,
+                                                      container_path=args.workspace.path))
+            writable.append(args.workspace.path)
+        writable += [v.path for v in args.settings.volumes if not v.read_only]
+        volumes += [docker.ContainerVolumeArgs(volume_name=args.shared[v.name].name, container_path=v.path,
+                                               read_only=v.read_only) for v in args.settings.volumes]
+        return volumes, writable
+
+    def _container_args(self, args: ServiceArgs, volumes: list[docker.ContainerVolumeArgs]) -> dict[str, Any]:
+        """What its migration and its replicas share: image, env, networks, mounts, user and limits."""
+        svc = args.settings
+        env = assemble_env(svc, args.bindings, args.secrets, self)
+        return {
             "image": self.image_ref,
             "envs": env_list(env.plain, {k: s.value for k, s in env.secrets.items()}),
-            "networks_advanced": attach(network, service_segments(stack, svc.name), [svc.name]),
+            "networks_advanced": attach(args.network, args.segments, [svc.name]),
             "volumes": volumes or None,
             "user": svc.user,
             "read_only": svc.read_only_root_filesystem,
@@ -79,43 +136,16 @@ class Service(pulumi.ComponentResource):
             "init": True,
         }
 
-        # one-offs of the parts this service uses (password syncs) that must have succeeded before it starts
-        gates = [gate for part in svc.uses if (gate := getattr(parts[part], "ready", None)) is not None]
-
-        # Docker creates a named volume root-owned where the image lacks its path: hand the service's volumes to its
-        # user first (contracts.volume_preparation), as root, in its own image, with no network and no env.
-        self.preparation: docker.Container | None = None
+    def _preparation(self, name: str, args: ServiceArgs, volumes: list[docker.ContainerVolumeArgs],
+                     writable: list[str], after: Sequence[pulumi.Resource]) -> docker.Container | None:
+        """Docker creates a named volume root-owned where the image lacks its path: hand the service's volumes to its
+        user first (contracts.volume_preparation), as root, in its own image, with no network and no env. None when
+        there is nothing to hand over."""
+        svc = args.settings
         prepare = volume_preparation(svc.user, writable)
-        if prepare:
-            self.preparation = docker.Container(f"{name}-prepare-volumes", **one_off(
-                stack, f"{svc.name}-{PREPARE_VOLUMES}", 64, image=self.image_ref, volumes=volumes, user="0",
-                entrypoints=prepare[:2], command=prepare[2:], network_mode="none",
-            ), opts=options(self, after))
-            after = [*after, self.preparation]
-            gates.append(succeeded(self.preparation, f"preparing the {svc.name} volumes"))
-
-        self.migration: docker.Container | None = None
-        if svc.migration:
-            self.migration = docker.Container(f"{name}-migration", **one_off(
-                stack, f"{svc.name}-migrate", svc.memory, **common, command=svc.migration.command,
-                labels=after_jobs(gates),
-            ), opts=options(self, after))
-
-        probe = service_probe(svc.health_check, svc.port)
-        waits = list(after)
-        if self.migration is not None:
-            waits.append(self.migration)
-            gates.append(succeeded(self.migration, f"the {svc.name} migration"))
-        self.containers: list[docker.Container] = [
-            docker.Container(f"{name}-replica-{n}", **hardened(
-                stack, container_name(svc, n), probe, svc.memory, **common, command=svc.command,
-                labels=after_jobs(gates),
-            ), opts=options(self, waits))
-            for n in range(1, svc.replicas + 1)
-        ]
-        self.internal_url = ServiceEndpoint(svc.name, svc.port).internal_url if svc.port is not None else None
-        self.register_outputs({
-            "internalUrl": self.internal_url,
-            "image": self.image_ref,
-            "containers": [c.name for c in self.containers],
-        })
+        if not prepare:
+            return None
+        return docker.Container(f"{name}-prepare-volumes", **one_off(
+            args.site, f"{svc.name}-{PREPARE_VOLUMES}", 64, image=self.image_ref, volumes=volumes, user="0",
+            entrypoints=prepare[:2], command=prepare[2:], network_mode="none",
+        ), opts=options(self, after))
