@@ -268,7 +268,8 @@ def test_the_policy_pack_reports_the_same_numbers_as_preflight(monkeypatch: pyte
 
 
 def test_the_cost_model_loads_with_the_standard_library_alone() -> None:
-    """What the pack loads (tools/budget.py and what it imports) runs without site-packages: no pulumi, no pydantic."""
+    """What the pack loads (tools/budget.py and what it imports, the part registry included) runs without
+    site-packages: no pulumi, no pydantic, not the project's packages."""
     code = (
         "import importlib, importlib.util, sys\n"
         f"tools = {str(ROOT / 'tools')!r}\n"
@@ -279,7 +280,8 @@ def test_the_cost_model_loads_with_the_standard_library_alone() -> None:
         "                 False, [], [], [], [], None)\n"
         "est = cost.estimate(rec.Graph([r], {}, 0.0, 's'))\n"
         "print(budget.check(est, {'monthlyUsd': 10})[0].key, round(est.total, 2))\n"
-        "assert not [m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pydantic', 'yaml', 'tools')]\n")
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pydantic', 'yaml', 'tools', 'config')]\n"
+        "assert sys.modules['t.parts'].registry is sys.modules['twinstack_parts']  # config/parts.py, by path\n")
     run = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["twinstack:budget.monthlyUsd", f"{0.045 * H:.2f}"]  # one NAT gateway: $32.85

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from config.load import load
+from config.parts import DATA_TIER, KINDS
 from tests.harness import ROOT
 from tools import compose
 from tools.graph import stack_file_config
@@ -169,6 +170,19 @@ def test_each_compose_key_lands_where_the_mapping_says(small):
     assert "migrate" not in {s["name"] for s in config["twinstack:services"]}
     assert ("pulumi config set --secret --path 'twinstack:secrets.STRIPE_API_KEY' sk_test_123"
             in report.secret_commands)
+
+
+def test_the_importer_reads_the_part_kinds_from_the_registry():
+    # the env each kind's contract injects, as the report says it: the registry's, for every kind
+    assert compose.PART_ENV.keys() == KINDS.keys()
+    assert compose.PART_ENV["database"] == "DATABASE_URL (and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD)"
+    assert compose.PART_ENV["cache"] == KINDS["cache"].env[0]
+    # a Compose service becomes a part by its image: only data-tier kinds, each with its importer; a kind with no
+    # images (storage: Compose volumes become it) imports nothing by image and needs no importer
+    assert set(compose.KIND_IMAGES) <= set(DATA_TIER)
+    assert compose.Importer.IMPORTERS.keys() == compose.KIND_IMAGES.keys()
+    for kind, images in compose.KIND_IMAGES.items():
+        assert all(compose.kind_of({"image": f"{image}:1"}) == kind for image in images), kind
 
 
 def test_secret_values_never_reach_the_stack_file(small):

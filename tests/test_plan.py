@@ -7,7 +7,9 @@ serialisation of independent services, a missed wait on the database, components
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 import os
 import re
 import shutil
@@ -16,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from config.load import load
+from config.parts import KINDS, PART_KINDS, PLATFORM_PARTS
 from tools import cost, deploy_time, diagram
 from tools.graph import ROOT, Graph, Resource, run_config, run_stack
-from tools.parts import Parts, resource_tree
+from tools.parts import PART_ORDER, PLATFORM_TYPE, Parts, resource_tree
 from tools.plan import main, make_plan, readme_section
 from tools.pricing import AS_OF, US_EAST_1, UnknownRegionError, price_book
 
@@ -91,8 +95,12 @@ def res(type_: str, logical: str, parent: Resource | None = None, deps: tuple[Re
                     additional_secret_outputs=[], aliases=[], provider=None)
 
 
+COMPONENT_OF = {part: components[0] for part, components in PLATFORM_PARTS}
+
+
 def component(name: str, parent: Resource | None = None, deps: tuple[Resource, ...] = ()) -> Resource:
-    return res(f"twinstack:test:{name.rsplit('-', 1)[-1].title()}", name, parent, deps, custom=False)
+    """The component of the part its name ends in (`twinstack-app-secrets`: secrets), typed as the registry says."""
+    return res(f"twinstack:test:{COMPONENT_OF[name.rsplit('-', 1)[-1]]}", name, parent, deps, custom=False)
 
 
 def hand_built_aws() -> Graph:
@@ -430,6 +438,68 @@ def test_resource_tree_counts_add_up_per_part(prod):
     for part in names:
         assert re.search(rf"^[├└]─ {part}: {len(parts.members(part))}$", tree, re.M), part
     assert re.search(r"aws:NatGateway x3", tree)
+
+
+def test_parts_come_from_the_registry_not_from_logical_names(prod):
+    """Every Platform child renamed (its logical name says nothing of its part any more): each resource keeps its
+    part, the tree its counts per part and the estimate its cost per part."""
+    graph = copy.deepcopy(prod.graph)
+    platform = graph.of_type(PLATFORM_TYPE)[0]
+    for i, child in enumerate(graph.children(platform)):
+        child.name = f"part-{i}"
+    before, after = Parts(prod.graph), Parts(graph)
+    assert [after.of(r) for r in graph.resources] == [before.of(r) for r in prod.graph.resources]
+    assert after.names() == before.names() and set(after.names()) <= set(PART_ORDER)
+    assert {p: len(after.members(p)) for p in after.names()} == {p: len(before.members(p)) for p in before.names()}
+    assert cost.estimate(graph).by_part() == pytest.approx(prod.estimate.by_part())
+    assert before.of(prod.graph.one("aws:rds/instance:Instance")) == "database"
+
+
+def test_a_resource_belongs_to_the_nearest_component_the_registry_knows():
+    platform = res(PLATFORM_TYPE, "p", custom=False)
+    db = res("twinstack:aws:Database", "p-postgres", platform, custom=False)
+    helper = res("twinstack:aws:Helper", "p-postgres-helper", db, custom=False)  # no kind: the part above it
+    instance = res("aws:rds/instance:Instance", "db", helper)
+    store = res("twinstack:docker:SecretStore", "p-db-store", db, custom=False)  # a part's own kind wins
+    secret = res("aws:secretsmanager/secret:Secret", "s", store)
+    stray = res("twinstack:aws:Extra", "p-database", platform, custom=False)  # named like a part, of no kind
+    bucket = res("aws:s3/bucket:Bucket", "b", stray)
+    provider = res("pulumi:providers:aws", "default")
+    parts = Parts(Graph([platform, db, helper, instance, store, secret, stray, bucket, provider], {}, 0.0, "t"))
+    assert [parts.of(r) for r in (instance, helper, secret, bucket, provider, platform)] == [
+        "database", "database", "secrets", "stack", "stack", "stack"]
+    assert parts.roots == {"database": [db], "secrets": [store]}
+    assert parts.names() == ["secrets", "database", "stack"]  # the registry's order, stack last
+
+
+def _every_kind(backend: str) -> dict:
+    return {"backend": backend, "environment": "staging" if backend == "aws" else "development",
+            **{kind.key: {} for kind in PART_KINDS},
+            "services": [{"name": f"uses-{kind.key}", "image": "nginx:1.27-alpine", "port": 8000 + i,
+                          "uses": [kind.key], "healthCheck": {"path": "/"}} for i, kind in enumerate(PART_KINDS)],
+            "proxy": {"allowHttp": True, "routes": [{"path": "/", "service": f"uses-{PART_KINDS[0].key}"}]}}
+
+
+@pytest.mark.parametrize("backend", ["docker", "aws"])
+def test_the_diagram_draws_every_part_kind_and_a_kind_without_a_label_of_its_own_still(backend, monkeypatch):
+    config = _every_kind(backend)
+    stack = "dev" if backend == "docker" else "staging"
+    cfg = load(stack, {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}).stack
+    graph = run_config(config, stack=stack)
+    specific = diagram.build(cfg, graph)
+    monkeypatch.setattr(diagram, "LABELS", {})  # as for a kind added to the registry after the diagram was written
+    generic = diagram.build(cfg, graph)
+    for d in (specific, generic):
+        nodes = {n.id: n for n in d.nodes}
+        for kind in PART_KINDS:
+            node = nodes[diagram.kind_id(kind.key)]
+            assert node.shape == "store" and node.css == "data" and node.label, kind.key
+            assert (diagram.service_id(f"uses-{kind.key}"), node.id, "", "solid") in d.edges
+    for kind in PART_KINDS:
+        label = next(n.label for n in generic.nodes if n.id == diagram.kind_id(kind.key))
+        assert label.startswith(KINDS[kind.key].summary), label
+    db = next(n.label for n in specific.nodes if n.id == diagram.kind_id("database"))
+    assert db.startswith(f"PostgreSQL {cfg.database.version}<br/>"), db  # the specific label: the engine version
 
 
 def test_the_command_prints_every_section_and_writes_the_architecture_doc(tmp_path, capsys):

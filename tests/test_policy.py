@@ -46,7 +46,9 @@ from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deser
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from config.load import default_environment
-from policy.guardrails import POLICIES
+from config.parts import DATA_TIER, KINDS, PART_KINDS
+from policy.guardrails import POLICIES, aws_compute
+from policy.guardrails import registry as guardrail_registry
 from policy.guardrails.common import is_production
 from tests.harness import ROOT, Graph, Resource, run_stack, stack_file_config
 from tools.graph import SECRET, fake_outputs
@@ -676,6 +678,74 @@ def test_a_preview_unknown_skips_only_that_resource() -> None:
     world["task"].inputs["containerDefinitions"] = UNKNOWN_STRING_VALUE
     with pytest.raises(UnknownValueError):
         evaluate([world["task"]], policies=[BY_NAME["ecs-awslogs"]])
+
+
+# ------------------------------------------------------------------ the part registry, not names, drives the policies
+
+
+DATA_TIER_KINDS = [KINDS[key] for key in DATA_TIER]
+
+
+def server_under(parent_type: str) -> Callable[[dict[str, Resource]], None]:
+    """A data server of a type no policy names, under `parent_type`, behind a group that admits a CIDR range."""
+    def apply(w: dict[str, Resource]) -> None:
+        w["custom_parent"] = component(parent_type, "custom-server")
+        w["wide_sg"] = fake("aws:ec2/securityGroup:SecurityGroup", "wide", {"description": "custom tier", "ingress": [
+            {"protocol": "tcp", "fromPort": 9200, "toPort": 9200, "cidrBlocks": ["10.0.0.0/16"],
+             "description": "the whole VPC"}]})
+        w["server"] = fake("aws:test/server:Server", "server", {"securityGroupIds": ["wide-id"]},
+                           parent=w["custom_parent"], refs={"securityGroupIds": [w["wide_sg"]]})
+    return apply
+
+
+@pytest.mark.parametrize("kind", DATA_TIER_KINDS, ids=lambda k: k.key)
+def test_whatever_sits_under_a_data_tier_kind_is_data_tier_to_the_policies(kind) -> None:
+    docker = docker_world()
+    with_parent("postgres", f"twinstack:docker:{kind.component}")(docker)  # a custom image: only its parent says
+    assert "docker-data-tier-not-published" in {v.policy for v in evaluate(docker.values())}
+    aws = aws_world()
+    server_under(f"twinstack:aws:{kind.component}")(aws)
+    found = [v for v in evaluate(aws.values()) if v.policy == "data-tier-ingress-from-app-only"]
+    assert [v.urn for v in found] == [aws["server"].urn], describe(found)
+
+
+@pytest.mark.parametrize("kind", [k for k in PART_KINDS if not k.data_tier], ids=lambda k: k.key)
+def test_outside_the_data_tier_the_same_resources_are_not_data_tier(kind) -> None:
+    docker = docker_world()
+    with_parent("postgres", f"twinstack:docker:{kind.component}")(docker)
+    assert "docker-data-tier-not-published" not in {v.policy for v in evaluate(docker.values())}
+    aws = aws_world()
+    server_under(f"twinstack:aws:{kind.component}")(aws)
+    assert not evaluate(aws.values()), describe(evaluate(aws.values()))
+
+
+def test_a_new_data_tier_kind_needs_no_policy_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    parts = guardrail_registry.parts
+    monkeypatch.setitem(parts.PART_OF_COMPONENT, "Search", "search")
+    monkeypatch.setattr(parts, "DATA_TIER", (*parts.DATA_TIER, "search"))
+    docker = docker_world()
+    with_parent("postgres", "twinstack:docker:Search")(docker)
+    assert "docker-data-tier-not-published" in {v.policy for v in evaluate(docker.values())}
+    aws = aws_world()
+    server_under("twinstack:aws:Search")(aws)
+    assert "data-tier-ingress-from-app-only" in {v.policy for v in evaluate(aws.values())}
+
+
+def test_the_contract_secrets_are_read_from_the_registry() -> None:
+    secrets = aws_compute.CONTRACT_SECRETS
+    assert secrets == {"DATABASE_URL", "REDIS_URL", "AMQP_URL", "PGPASSWORD"}
+    assert all(secrets & set(kind.env) for kind in PART_KINDS if kind.password)
+    assert not secrets & {env for kind in PART_KINDS if not kind.password for env in kind.env}
+
+
+def test_the_pack_loads_the_registry_by_path_without_the_project_packages(tmp_path: Path) -> None:
+    """As the CLI runs the pack: its own directory on the path, not the project's, so `config` is not importable."""
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from guardrails import registry; "
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('config', 'tools')), "
+              "sys.modules['twinstack_tools.parts'].registry is registry.parts is sys.modules['twinstack_parts'])")
+    out = subprocess.run([sys.executable, "-c", script, str(ROOT / "policy")], cwd=tmp_path, capture_output=True,
+                         text=True, check=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert out.stdout.split() == ["[]", "True"], out.stdout + out.stderr
 
 
 # --------------------------------------------------------------------------------- the real stacks and examples

@@ -31,23 +31,41 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from config.parts import DATA_TIER, KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
 DATABASE_IMAGES = ("postgres", "pgvector/pgvector", "postgis/postgis")
 CACHE_IMAGES = ("redis", "valkey/valkey", "valkey", "bitnami/redis")
 BROKER_IMAGES = ("rabbitmq",)
+# The part kinds a Compose service becomes, by its image, in this order; each has its importer (`Importer.IMPORTERS`).
+# Images are a per-kind detail the registry does not hold: a kind of the registry with no images here is never
+# recognised in a Compose file (its services import as application services), and the report says which kinds are.
+KIND_IMAGES: dict[str, tuple[str, ...]] = {"database": DATABASE_IMAGES, "cache": CACHE_IMAGES, "broker": BROKER_IMAGES}
 PROXY_IMAGES = ("nginx", "traefik", "caddy")
 MONITORING_IMAGES = {"prometheus": "prometheus", "prom/prometheus": "prometheus", "grafana/grafana": "grafana",
                      "grafana": "grafana"}
 UNSUPPORTED_STATEFUL = ("mysql", "mariadb", "mongo", "elasticsearch", "opensearch", "cassandra", "memcached",
                         "minio", "kafka", "zookeeper", "influxdb", "couchdb", "neo4j", "clickhouse")
-# The env a part's contract injects (config/rules.injected_env), by the part a connection setting points at.
-PART_ENV = {"database": "DATABASE_URL (and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD)", "cache": "REDIS_URL",
-            "broker": "AMQP_URL"}
+
+
+def _injected(env: tuple[str, ...]) -> str:
+    return env[0] if len(env) == 1 else f"{env[0]} (and {', '.join(env[1:])})"
+
+
+# The env a part's contract injects (the registry's `env`), by the part a connection setting points at.
+PART_ENV = {key: _injected(kind.env) for key, kind in KINDS.items()}
+
+
+def _said(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?|DSN|_PASS$)")
 # Secrets the app owns (a session key, a signing secret): twinstack generates and rotates them. Anything else that
 # looks secret is somebody else's credential (an API key, a token, a DSN) and must be provided.
@@ -148,12 +166,9 @@ def kind_of(svc: dict[str, Any]) -> str:
     name, _ = image_name(image)
     if svc.get("build"):  # a built image is the app's own, unless it is the proxy's config on nginx/traefik/caddy
         return "proxy" if name.rsplit("/", 1)[-1] in PROXY_IMAGES and svc.get("ports") else "app"
-    if name in DATABASE_IMAGES:
-        return "database"
-    if name in CACHE_IMAGES:
-        return "cache"
-    if name in BROKER_IMAGES:
-        return "broker"
+    for kind, images in KIND_IMAGES.items():
+        if name in images:
+            return kind
     if name in MONITORING_IMAGES:
         return MONITORING_IMAGES[name]
     if name.rsplit("/", 1)[-1] in PROXY_IMAGES and svc.get("ports"):
@@ -206,18 +221,15 @@ class Importer:
             svc = self.services[name]
             if name in jobs:
                 continue
-            if kind == "database":
-                self._database(name, svc)
-            elif kind == "cache":
-                self._cache(name, svc)
-            elif kind == "broker":
-                self._broker(name, svc)
+            if kind in self.IMPORTERS:
+                self.IMPORTERS[kind](self, name, svc)
             elif kind in ("prometheus", "grafana"):
                 cfg.setdefault("twinstack:monitoring", {})[kind] = True
                 self.report.mapped(f"services.{name}", f"twinstack:monitoring.{kind}: twinstack runs and provisions it")
             elif kind == "unsupported":
+                supported = _said([KINDS[k].summary for k in KIND_IMAGES])
                 self.report.dropped(f"services.{name}", f"{svc.get('image')}: a stateful service twinstack has no part "
-                                                        "for (PostgreSQL, Redis and RabbitMQ only); run it elsewhere")
+                                                        f"for ({supported} only); run it elsewhere")
         self.upstream_ports: dict[str, int] = {}
         self.nginx = {p: self._nginx_locations(p) for p, k in self.kinds.items() if k == "proxy"}
         # a proxy that also serves files of its own image (a built frontend) stays a service behind twinstack's proxy
@@ -320,6 +332,10 @@ class Importer:
         self._data_keys(name, svc, "broker", "/var/lib/rabbitmq")
         self.out.config["twinstack:broker"] = broker
         self.out.comments["twinstack:broker"] = f"from Compose service '{name}' ({svc['image']})"
+
+    # One importer per kind of KIND_IMAGES: what a Compose service of that image says about the part's settings.
+    IMPORTERS: dict[str, Callable[[Importer, str, dict[str, Any]], None]] = {
+        "database": _database, "cache": _cache, "broker": _broker}
 
     def _data_keys(self, name: str, svc: dict[str, Any], part: str, data_path: str) -> None:
         for key in sorted(set(svc) - {"image", "environment", "command", "entrypoint", "networks"}):
@@ -430,7 +446,7 @@ class Importer:
 
     def _env(self, name: str, svc: dict[str, Any], out: dict[str, Any]) -> None:
         uses: list[str] = []
-        parts = {n: k for n, k in self.kinds.items() if k in ("database", "cache", "broker")}
+        parts = {n: k for n, k in self.kinds.items() if k in DATA_TIER}
         for var, value in (svc.get("environment") or {}).items():
             key = f"services.{name}.environment.{var}"
             value = "" if value is None else str(value)
@@ -440,7 +456,7 @@ class Importer:
                 if part not in uses:
                     uses.append(part)
                 self.report.approximated(key, f"uses: [{part}]; the contract injects {PART_ENV[part]}: read it "
-                                              f"instead of {var}" if var not in PART_ENV[part] else
+                                              f"instead of {var}" if var not in KINDS[part].env else
                                          f"uses: [{part}]; the contract injects {var}")
             elif URL_WITH_CREDENTIALS.match(value) or (SECRET_NAME.search(var) and not PLAIN_URL.match(value)):
                 if OWN_SECRET.search(var) and not URL_WITH_CREDENTIALS.match(value):
@@ -507,7 +523,7 @@ class Importer:
                     key, f"migration: '{dep}' runs to completion before each start" + (
                         "" if same else f", in {name}'s image rather than its own"))
                 self._job_keys(dep, name, job, same)
-            elif self.kinds.get(dep) in ("database", "cache", "broker"):
+            elif self.kinds.get(dep) in DATA_TIER:
                 part = self.kinds[dep]
                 if part not in out.setdefault("uses", []):
                     out["uses"].append(part)
@@ -540,8 +556,7 @@ class Importer:
     def _segments_said(self) -> None:
         """Each deployed service's Compose networks: where twinstack puts it instead, unless said already."""
         said = {key for key, _, _ in self.report.rows}
-        segment = {"database": "the data segment", "cache": "the data segment", "broker": "the data segment",
-                   "proxy": "the proxy segment"}
+        segment = {**dict.fromkeys(DATA_TIER, "the data segment"), "proxy": "the proxy segment"}
         for name, svc in self.services.items():
             key = f"services.{name}.networks"
             if svc.get("networks") and key not in said and self.kinds[name] != "unsupported" and name not in self.jobs:
@@ -557,7 +572,7 @@ class Importer:
                                          "services) and internal (the data tier)")
             return
         segments = [{"name": n, **({"internal": True} if n in internal else {})} for n in declared]
-        data = next((n for n, k in self.kinds.items() if k in ("database", "cache", "broker")), None)
+        data = next((n for n, k in self.kinds.items() if k in DATA_TIER), None)
         data_nets = list((self.services[data].get("networks") or {}).keys()) if data else []
         public = [n for n in declared if n not in internal] or ["public"]
         net = {"segments": segments, "proxySegment": public[0],

@@ -1,11 +1,11 @@
 """A Mermaid architecture diagram of a stack: the logical picture from the validated config, the physical one from the
 recorded graph.
 
-From the config: the proxy's routes, the services, the data tier, and what talks to what (a service's `uses` give
-edges to the database, cache, broker and storage; its `dependsOn` give service-to-service edges). From the graph: where
-each of them lands, i.e. the docker networks its containers join, or the AWS subnets its ECS service, RDS instance,
-ElastiCache group, broker, ALB or NAT gateway is placed in (followed through subnet groups), and what each is made of
-(image, instance class, Multi-AZ, node count, task size and count).
+From the config: the proxy's routes, the services, one node per part kind of the registry (config/parts.py) the stack
+has, and what talks to what (a service's `uses` give edges to those nodes; its `dependsOn` give service-to-service
+edges). From the graph: where each of them lands, i.e. the docker networks its containers join, or the AWS subnets its
+ECS service, RDS instance, ElastiCache group, broker, ALB or NAT gateway is placed in (followed through subnet groups),
+and what each is made of (image, instance class, Multi-AZ, node count, task size and count).
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from config import model
 from config.model import StackConfig
+from config.parts import KINDS, PART_KEYS, PartKind
 from tools.graph import Graph, Resource
-from tools.parts import Parts
+from tools.parts import Parts, short_type
 
 NETWORK_TYPES = ("docker:index/network:Network", "aws:ec2/subnet:Subnet")
 # What runs (as opposed to what configures): the resources whose placement is the component's placement.
@@ -206,24 +208,16 @@ def build(cfg: StackConfig, graph: Graph) -> Diagram:
     for name, paths in routes.items():
         d.edges.append(("proxy", service_id(name), ", ".join(paths), "solid"))
 
-    # the data tier
-    data_nodes = {
-        "database": ("db", _database_label(cfg, phys.part("database"))),
-        "cache": ("cache", _cache_label(cfg, phys.part("cache"))),
-        "broker": ("broker", _broker_label(cfg, phys.part("broker"))),
-        "storage": ("storage", _storage_label(cfg, phys.part("storage"), aws)),
-    }
-    present = {key for key in data_nodes if getattr(cfg, key) is not None}
-    if aws and any(r.type.startswith("aws:s3/bucket") for r in phys.part("storage")):
-        present.add("storage")  # on aws, shared volumes without a workspace still make the bucket
-    for key in ("database", "cache", "broker", "storage"):
-        if key in present:
-            node_id, label = data_nodes[key]
-            d.nodes.append(Node(node_id, label, shape="store", zone=place(phys.part(key)), css="data"))
+    # the parts of the registry's kinds the stack has (the data tier and the workspace), in the registry's order
+    present = [key for key in PART_KEYS if getattr(cfg, key, None) is not None
+               or IMPLIED.get(key, _never)(phys.part(key), aws)]
+    for key in present:
+        label = LABELS.get(key, _generic_label)(KINDS[key], cfg, phys.part(key), aws)
+        d.nodes.append(Node(kind_id(key), label, shape="store", zone=place(phys.part(key)), css="data"))
     for svc in cfg.services:
         for part in svc.uses:
             if part in present:
-                d.edges.append((service_id(svc.name), data_nodes[part][0], "", "solid"))
+                d.edges.append((service_id(svc.name), kind_id(part), "", "solid"))
         for dep in svc.depends_on:
             d.edges.append((service_id(svc.name), service_id(dep), "dependsOn", "dotted"))
 
@@ -298,7 +292,7 @@ def _image(resources: list[Resource]) -> str:
     return str(img.get("name")) if img else ""
 
 
-def _database_label(cfg: StackConfig, res: list[Resource]) -> str:
+def _database_label(kind: PartKind, cfg: StackConfig, res: list[Resource], aws: bool) -> str:
     if cfg.database is None:
         return ""
     ext = f"<br/>extensions: {', '.join(cfg.database.extensions)}" if cfg.database.extensions else ""
@@ -311,7 +305,7 @@ def _database_label(cfg: StackConfig, res: list[Resource]) -> str:
     return f"PostgreSQL {cfg.database.version}<br/>{where.strip()}{ext}"
 
 
-def _cache_label(cfg: StackConfig, res: list[Resource]) -> str:
+def _cache_label(kind: PartKind, cfg: StackConfig, res: list[Resource], aws: bool) -> str:
     if cfg.cache is None:
         return ""
     rg = _first(res, "aws:elasticache/replicationGroup:ReplicationGroup")
@@ -321,7 +315,7 @@ def _cache_label(cfg: StackConfig, res: list[Resource]) -> str:
     return f"Redis {cfg.cache.version}<br/>{_image(res) or 'container'}"
 
 
-def _broker_label(cfg: StackConfig, res: list[Resource]) -> str:
+def _broker_label(kind: PartKind, cfg: StackConfig, res: list[Resource], aws: bool) -> str:
     if cfg.broker is None:
         return ""
     mq = _first(res, "aws:mq/broker:Broker")
@@ -330,7 +324,7 @@ def _broker_label(cfg: StackConfig, res: list[Resource]) -> str:
     return f"RabbitMQ {cfg.broker.version}<br/>{_image(res) or 'container'}"
 
 
-def _storage_label(cfg: StackConfig, res: list[Resource], aws: bool) -> str:
+def _storage_label(kind: PartKind, cfg: StackConfig, res: list[Resource], aws: bool) -> str:
     mount = cfg.storage.mount_path if cfg.storage else "/workspace"
     if aws:
         bucket = _first(res, "aws:s3/bucket:Bucket") or _first(res, "aws:s3/bucketV2:BucketV2")
@@ -339,6 +333,42 @@ def _storage_label(cfg: StackConfig, res: list[Resource], aws: bool) -> str:
     vols = [r for r in res if r.type == "docker:index/volume:Volume" and r.name.endswith("-workspace")]
     name = vols[0].get("name") if vols else "workspace"
     return f"workspace<br/>volume {name} at {mount}"
+
+
+def _generic_label(kind: PartKind, cfg: StackConfig, res: list[Resource], aws: bool) -> str:
+    """A kind with no label of its own: what it is (its summary and configured version), then what it runs on (the
+    image it pulls, else the first server in its part: `aws:SomeServer`)."""
+    version = getattr(getattr(cfg, kind.key, None), "version", None)
+    workload = next((r for r in res if r.custom and r.type in WORKLOAD_TYPES), None)
+    where = _image(res) or (short_type(workload.type) if workload else "container")
+    return f"{kind.summary}{f' {version}' if version else ''}<br/>{where}"
+
+
+def _never(res: list[Resource], aws: bool) -> bool:
+    return False
+
+
+def _aws_bucket(res: list[Resource], aws: bool) -> bool:
+    return aws and any(r.type.startswith("aws:s3/bucket") for r in res)
+
+
+# Per kind, what only that kind can say: its label (the engine version, the instance class, the bucket), its node id
+# and whether it is drawn without being configured. A kind of the registry missing here still gets a node with the
+# generic label (`_generic_label`) and its key as the id: a new part kind needs no change here to be drawn.
+LABELS: dict[str, Callable[[PartKind, StackConfig, list[Resource], bool], str]] = {
+    "database": _database_label,
+    "cache": _cache_label,
+    "broker": _broker_label,
+    "storage": _storage_label,
+}
+NODE_IDS = {"database": "db"}
+# on aws, shared volumes without a workspace still make the bucket
+IMPLIED: dict[str, Callable[[list[Resource], bool], bool]] = {"storage": _aws_bucket}
+
+
+def kind_id(key: str) -> str:
+    """The diagram node of a part kind."""
+    return NODE_IDS.get(key, _id(key))
 
 
 def _monitoring(cfg: StackConfig, graph: Graph, phys: _Physical, aws: bool) -> str:

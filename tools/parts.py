@@ -1,21 +1,53 @@
 """Which part of the platform each recorded resource belongs to, and the resource tree with counts per part.
 
-The parts are the Platform's child components (network, secrets, database, cache, broker, storage, proxy, services,
-monitoring); a resource belongs to the part whose subtree holds it. Providers and anything else outside the Platform
-belong to "stack". Shared by the cost estimate, the deploy-time schedule and the diagram.
+The part registry (config/parts.py) says which part each twinstack component makes up: `twinstack:aws:Database` is
+the database, `twinstack:docker:SecretStore` is secrets. A resource belongs to the part of the nearest component above
+it (or of itself) whose type the registry knows, whatever anything is named; providers, the Platform itself and
+anything else outside the registry's components belong to "stack". Parts come in the registry's order
+(`PLATFORM_PARTS`), "stack" last. Shared by the cost estimate, the deploy-time schedule and the diagram.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 
 from .records import Graph, Resource  # stdlib only: the policy pack loads this module too (docs/plan.md)
 
+REGISTRY_FILE = Path(__file__).resolve().parents[1] / "config" / "parts.py"
+REGISTRY_MODULE = "twinstack_parts"  # the name the policy pack gives config/parts.py (policy/guardrails/registry.py)
+
+
+def load_registry() -> ModuleType:
+    """config/parts.py: the project's `config.parts` when this module is the project's `tools.parts`; loaded by file
+    path otherwise (the policy pack loads tools/ as a package of its own, without the project's packages, and a
+    `config` package of anyone else's could shadow ours there). The registry is standard library only."""
+    if __package__ == "tools":
+        return importlib.import_module("config.parts")
+    if REGISTRY_MODULE not in sys.modules:
+        spec = importlib.util.spec_from_file_location(REGISTRY_MODULE, REGISTRY_FILE)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[REGISTRY_MODULE] = module  # dataclasses resolve their module by name
+        spec.loader.exec_module(module)
+    return sys.modules[REGISTRY_MODULE]
+
+
+registry = load_registry()
+
 PLATFORM_TYPE = "twinstack:platform:Platform"
-# Platform children whose names differ from the part they make up (see components/platform.py).
-PART_ALIASES = {"app-secrets": "secrets"}
-PART_ORDER = ("network", "secrets", "database", "cache", "broker", "storage", "proxy", "services", "monitoring", "stack")
+STACK = "stack"  # providers, the Platform itself and everything outside the registry's components
+PART_ORDER: tuple[str, ...] = (*(part for part, _ in registry.PLATFORM_PARTS), STACK)
+
+
+def part_of_type(type_token: str) -> str | None:
+    """The part a component type makes up (the registry's `part_of_type`), None for any other type."""
+    return registry.part_of_type(type_token)
 
 
 @dataclass
@@ -25,29 +57,24 @@ class Parts:
     def __post_init__(self) -> None:
         platforms = self.graph.of_type(PLATFORM_TYPE)
         self.platform: Resource | None = platforms[0] if platforms else None
-        self.roots: dict[str, list[Resource]] = {}
-        if self.platform is not None:
-            for child in self.graph.children(self.platform):
-                self.roots.setdefault(self._part_name(child), []).append(child)
         self._cache: dict[str, str] = {}
-
-    def _part_name(self, child: Resource) -> str:
-        assert self.platform is not None
-        short = child.name.removeprefix(f"{self.platform.name}-")
-        return PART_ALIASES.get(short, short)
+        # Each part's roots: the components that make it up and sit in no component of the same part (on the
+        # Platform, its children: the secrets part has two, the generated secrets and the secret store).
+        self.roots: dict[str, list[Resource]] = {}
+        for r in self.graph.resources:
+            own = None if r.custom else part_of_type(r.type)
+            parent = self.graph.by_urn.get(r.parent) if r.parent else None
+            if own is not None and (parent is None or self.of(parent) != own):
+                self.roots.setdefault(own, []).append(r)
 
     def of(self, r: Resource) -> str:
+        """The part of the nearest component above `r` (or `r` itself) whose type the registry knows; else "stack"."""
         if r.urn in self._cache:
             return self._cache[r.urn]
-        part = "stack"
-        if self.platform is not None:
-            if r.parent == self.platform.urn:
-                part = self._part_name(r)
-            else:
-                for ancestor in self.graph.ancestors(r):
-                    if ancestor.parent == self.platform.urn:
-                        part = self._part_name(ancestor)
-                        break
+        part = None if r.custom else part_of_type(r.type)
+        if part is None:
+            parent = self.graph.by_urn.get(r.parent) if r.parent else None
+            part = self.of(parent) if parent is not None else STACK
         self._cache[r.urn] = part
         return part
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from components.aws import defaults, limits
 from components.contracts import PREPARE_VOLUMES
@@ -130,14 +130,24 @@ def part_alarm_roles(stack: StackConfig) -> dict[str, str]:
 # ------------------------------------------------------------------------------------------------------ checks
 
 
+Rule = Callable[[StackConfig], Iterator[Problem]]
+RULES: list[Rule] = []
+
+
+def rule(each: Rule) -> Rule:
+    """Registers a check: `check` runs them all, in the order this file defines them."""
+    RULES.append(each)
+    return each
+
+
 def check(stack: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
-    for rule in (_stack_names, _service_names, _secret_names, _fargate, _routes, _security_groups, _vpc, _tls,
-                 _database, _cache, _broker, _docker_only, _replicas, _sizes):
-        problems.extend(rule(stack))
+    for each in RULES:
+        problems.extend(each(stack))
     return problems
 
 
+@rule
 def _stack_names(stack: StackConfig) -> Iterator[Problem]:
     """Every name derived from namePrefix alone, against its rule: one message per rule the prefix breaks."""
     p = stack.name_prefix
@@ -177,6 +187,7 @@ def _autoname(*logical: str) -> str:
     return "-".join((PLATFORM, *logical)) + "-"
 
 
+@rule
 def _service_names(stack: StackConfig) -> Iterator[Problem]:
     p = stack.name_prefix
     routed = set(routed_services(stack))
@@ -210,6 +221,7 @@ def _service_names(stack: StackConfig) -> Iterator[Problem]:
                    "task definition, and ECS needs distinct container names; rename the service")
 
 
+@rule
 def _secret_names(stack: StackConfig) -> Iterator[Problem]:
     p = stack.name_prefix
     for key, names in (("generatedSecrets", stack.generated_secrets), ("secrets", stack.secret_names)):
@@ -219,6 +231,7 @@ def _secret_names(stack: StackConfig) -> Iterator[Problem]:
                 yield f"{key}.{name}", f"{bad} ({limits.SECRET.source})"
 
 
+@rule
 def _fargate(stack: StackConfig) -> Iterator[Problem]:
     for i, svc in enumerate(stack.services):
         allowed = limits.fargate_memory(svc.cpu)
@@ -232,6 +245,7 @@ def _fargate(stack: StackConfig) -> Iterator[Problem]:
                                             f"({limits.FARGATE_SOURCE})")
 
 
+@rule
 def _routes(stack: StackConfig) -> Iterator[Problem]:
     routes = stack.proxy.routes
     if len(routes) > limits.ALB_RULES:
@@ -268,6 +282,7 @@ def app_security_group_rules(stack: StackConfig) -> dict[str, int]:
             "alb outbound": len(port_ranges(routed))}
 
 
+@rule
 def _security_groups(stack: StackConfig) -> Iterator[Problem]:
     for where, count in app_security_group_rules(stack).items():
         if count > limits.SG_RULES_PER_DIRECTION:
@@ -276,6 +291,7 @@ def _security_groups(stack: StackConfig) -> Iterator[Problem]:
                                "give the services consecutive ports")
 
 
+@rule
 def _vpc(stack: StackConfig) -> Iterator[Problem]:
     try:
         vpc = ipaddress.ip_network(stack.network.cidr)
@@ -289,6 +305,7 @@ def _vpc(stack: StackConfig) -> Iterator[Problem]:
                                "use /16 to /22")
 
 
+@rule
 def _tls(stack: StackConfig) -> Iterator[Problem]:
     tls = stack.proxy.tls
     if tls is None:
@@ -302,6 +319,7 @@ def _tls(stack: StackConfig) -> Iterator[Problem]:
         yield "proxy.tls.zoneId", "is longer than a Route 53 hosted zone id can be (botocore route53.ResourceId)"
 
 
+@rule
 def _database(stack: StackConfig) -> Iterator[Problem]:
     db = stack.database
     if db is None:
@@ -331,6 +349,7 @@ def _database(stack: StackConfig) -> Iterator[Problem]:
                                                "database.allowProtectedReplacement: true as well to allow it")
 
 
+@rule
 def _cache(stack: StackConfig) -> Iterator[Problem]:
     if stack.cache is None:
         return
@@ -340,6 +359,7 @@ def _cache(stack: StackConfig) -> Iterator[Problem]:
                                 "(AmazonElastiCache/latest/dg/engine-versions.html)")
 
 
+@rule
 def _broker(stack: StackConfig) -> Iterator[Problem]:
     broker = stack.broker
     if broker is None:
@@ -359,6 +379,7 @@ def _broker(stack: StackConfig) -> Iterator[Problem]:
                                       "mq.m5.large or larger")
 
 
+@rule
 def _docker_only(stack: StackConfig) -> Iterator[Problem]:
     if stack.docker_host:
         yield "dockerHost", "only applies to the docker backend"
@@ -366,6 +387,7 @@ def _docker_only(stack: StackConfig) -> Iterator[Problem]:
         yield "database.initSql", "only applies to the docker backend; on RDS run it as a service migration"
 
 
+@rule
 def _replicas(stack: StackConfig) -> Iterator[Problem]:
     for i, svc in enumerate(stack.services):
         if svc.autoscaling and svc.replicas > svc.autoscaling.max:
@@ -381,6 +403,7 @@ POLICY_OVERHEAD = 1_500  # the statements around the secret ARNs: logs, image pu
 TASK_OVERHEAD = 4_096  # a container's fixed fields: logging, mounts, health check, port mappings (measured: about 2 KiB)
 
 
+@rule
 def _sizes(stack: StackConfig) -> Iterator[Problem]:
     p = stack.name_prefix
     for i, svc in enumerate(stack.services):

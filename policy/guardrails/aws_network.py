@@ -15,19 +15,22 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from . import tokens
+from . import registry, tokens
 from .common import check_each, items, number, of_type, refers_to, resource_policy
 
 WORLD = {"0.0.0.0/0", "::/0"}
 PUBLIC_PORTS = {80, 443}
 GROUPS = (tokens.SECURITY_GROUP, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
 RULE_RESOURCES = (tokens.SECURITY_GROUP_RULE, tokens.INGRESS_RULE, tokens.EGRESS_RULE)
-# Where each data service lists its security groups.
+# Where each data service lists its security groups. A data server of a kind not listed here (a new data-tier kind of
+# the registry) is found by its component instead: whatever sits under the component of a data-tier kind and lists
+# security groups under one of these properties (`data_servers`).
 DATA_TIER_GROUPS = {
     tokens.RDS_INSTANCE: "vpcSecurityGroupIds",
     tokens.ELASTICACHE_REPLICATION_GROUP: "securityGroupIds",
     tokens.MQ_BROKER: "securityGroups",
 }
+GROUP_PROPERTIES = tuple(dict.fromkeys(DATA_TIER_GROUPS.values()))
 
 
 @dataclass(frozen=True)
@@ -91,12 +94,29 @@ def _described(args: ResourceValidationArgs) -> Iterator[str]:
             yield f"{rule.where} has no description: say who the rule lets in or out and why"
 
 
+def _groups_property(resource: PolicyResource) -> str | None:
+    """Where a data server lists its security groups: by its type, else the first such property it has."""
+    if resource.resource_type in DATA_TIER_GROUPS:
+        return DATA_TIER_GROUPS[resource.resource_type]
+    listed = {*resource.props, *resource.property_dependencies}  # keys only: a value unknown in a preview is no error
+    return next((p for p in GROUP_PROPERTIES if p in listed), None)
+
+
+def data_servers(args: StackValidationArgs) -> list[PolicyResource]:
+    """The data tier's servers: RDS, ElastiCache and Amazon MQ by type, and anything else that lists security groups
+    from under the component of one of the registry's data-tier kinds."""
+    return [r for r in args.resources if r.resource_type in DATA_TIER_GROUPS
+            or (r.resource_type.startswith("aws:") and _groups_property(r) and registry.under_data_tier(r))]
+
+
 def _data_tier_from_groups_only(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     groups = of_type(args, GROUPS)
     rule_resources = of_type(args, RULE_RESOURCES)
 
     def check(data: PolicyResource) -> Iterator[str]:
-        attached = [g for g in groups if refers_to(data, DATA_TIER_GROUPS[data.resource_type], g)]
+        prop = _groups_property(data)
+        assert prop is not None
+        attached = [g for g in groups if refers_to(data, prop, g)]
         for group in attached:
             rules = rules_of(group.resource_type, group.props, group.name)
             rules += [rule for r in rule_resources if refers_to(r, "securityGroupId", group)
@@ -106,7 +126,7 @@ def _data_tier_from_groups_only(args: StackValidationArgs, report_violation: Rep
                     yield (f"security group '{group.name}' ({rule.where}) admits {', '.join(rule.cidrs)}: the data "
                            "tier accepts only the app tier's security group")
 
-    check_each(of_type(args, DATA_TIER_GROUPS), check, report_violation)
+    check_each(data_servers(args), check, report_violation)
 
 
 def _log_retention(args: ResourceValidationArgs) -> Iterator[str]:

@@ -13,13 +13,14 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from . import tokens
+from . import registry, tokens
 from .common import check_each, dig, identities, is_true, items, number, of_type, refers_to, resource_policy
 
-# Images of the data tier (database, cache, broker), by repository name.
+# Images of the data tier, by repository name: a container that runs one is data tier wherever it is declared. The
+# registry knows no images (a per-kind detail), so a new data-tier kind is caught by its component alone: a container
+# under the component of any of the registry's data-tier kinds is data tier, whatever image it runs.
 DATA_IMAGES = {"postgres", "postgresql", "pgvector", "postgis", "redis", "valkey", "rabbitmq"}
-# twinstack's own data-tier components; a container under one is data tier whatever image it runs.
-DATA_COMPONENTS = (":Database", ":Cache", ":Broker")
+DATA_TIER_SERVERS = registry.said([registry.parts.KINDS[key].summary for key in registry.parts.DATA_TIER])
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 RESTART_POLICIES = {"always", "unless-stopped", "on-failure"}
 
@@ -70,12 +71,7 @@ def data_tier(args: StackValidationArgs) -> list[PolicyResource]:
     def is_data(container: PolicyResource) -> bool:
         names = [str(container.props.get("image") or "")]
         names += [str(i.props.get("name") or "") for i in images if refers_to(container, "image", i)]
-        parent, ancestors = container.parent, []
-        while parent is not None:
-            ancestors.append(parent.resource_type)
-            parent = parent.parent
-        return (any(image_name(n) in DATA_IMAGES for n in names)
-                or any(t.startswith("twinstack:") and t.endswith(DATA_COMPONENTS) for t in ancestors))
+        return any(image_name(n) in DATA_IMAGES for n in names) or registry.under_data_tier(container)
 
     return [c for c in of_type(args, [tokens.DOCKER_CONTAINER]) if is_data(c)]
 
@@ -148,8 +144,8 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
                     _memory_limit),
     resource_policy("docker-restart-policy", "Long-running containers restart after a crash.",
                     [tokens.DOCKER_CONTAINER], _restart_policy),
-    StackValidationPolicy(name="docker-data-tier-not-published", description="Postgres, Redis and RabbitMQ "
-                          "containers publish no ports beyond the loopback address.", validate=_data_not_published),
-    StackValidationPolicy(name="docker-data-tier-internal-network", description="Postgres, Redis and RabbitMQ "
-                          "containers join only internal networks.", validate=_data_internal_network),
+    StackValidationPolicy(name="docker-data-tier-not-published", description=f"{DATA_TIER_SERVERS} containers "
+                          "publish no ports beyond the loopback address.", validate=_data_not_published),
+    StackValidationPolicy(name="docker-data-tier-internal-network", description=f"{DATA_TIER_SERVERS} containers "
+                          "join only internal networks.", validate=_data_internal_network),
 ]
