@@ -523,3 +523,22 @@ def test_readme_section_has_dev_and_prod_diagrams_and_staging_and_prod_costs(dev
     assert "### Monthly cost: staging" in text and "### Monthly cost: prod" in text
     assert f"**{staging.estimate.total:,.2f}**" in text and f"**{prod.estimate.total:,.2f}**" in text
     assert "python -m tools.plan --all" in text
+
+
+def test_totals_do_not_depend_on_the_order_resources_registered_in():
+    """Resources register in an order that varies between runs; a sum in that order drifted by a float's last bit, so
+    a total on a half cent printed $14.27 or $14.28 from one run to the next."""
+    import random
+
+    from tools.cost import Estimate, Line
+
+    amounts = [0.1, 0.2, 0.3, 1e-3, 7.125, 3.3333, 0.005] * 7
+    totals, by_part = set(), set()
+    for seed in range(30):
+        shuffled = list(amounts)
+        random.Random(seed).shuffle(shuffled)
+        est = Estimate("t", "us-east-1", "test", lines=[Line("p", f"item {i}", 1, "month", amount, (f"r{i}",))
+                                                         for i, amount in enumerate(shuffled)])
+        totals.add(est.total)
+        by_part.add(est.by_part()["p"])
+    assert len(totals) == 1 and len(by_part) == 1

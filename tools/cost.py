@@ -77,19 +77,21 @@ class Estimate:
     def usage(self) -> list[Line]:
         return [line for line in self.lines if line.assumed is not None]
 
+    # Sums with math.fsum: exact whatever the order the lines came in (resources register in an order that varies
+    # between runs), so a total on a half cent always rounds the same way.
     @property
     def total(self) -> float:
-        return sum(line.monthly for line in self.fixed)
+        return math.fsum(line.monthly for line in self.fixed)
 
     @property
     def usage_total(self) -> float:
-        return sum(line.monthly for line in self.usage)
+        return math.fsum(line.monthly for line in self.usage)
 
     def by_part(self, usage: bool = False) -> dict[str, float]:
-        totals: dict[str, float] = defaultdict(float)
+        lines: dict[str, list[float]] = defaultdict(list)
         for line in self.fixed + (self.usage if usage else []):
-            totals[line.part] += line.monthly
-        return dict(totals)
+            lines[line.part].append(line.monthly)
+        return {part: math.fsum(amounts) for part, amounts in lines.items()}
 
     def add(self, line: Line) -> None:
         """Identical items of one part (three NAT gateways, fourteen alarms) become one line with their count."""
