@@ -23,6 +23,7 @@ class PartKind:
     key: str  # `twinstack:<key>`, the StackConfig field, the `uses` entry, the backend module `components/<b>/<key>.py`
     component: str  # the ComponentResource class each backend's module exports (type `twinstack:<backend>:<component>`)
     env: tuple[str, ...]  # what a service that uses it receives (plain and secret), on every backend
+    secret_env: tuple[str, ...]  # which of `env` carry a credential: kept in the secret store, never in plain env
     password: bool  # a generated password (rotation key = `key`), and a connection URL exported as `<key>Url`
     data_tier: bool  # a server in the private data tier that only the app tier may reach
     port: int | None  # the port its protocol listens on by default (a backend may use another, e.g. for TLS)
@@ -31,10 +32,12 @@ class PartKind:
 
 PART_KINDS: tuple[PartKind, ...] = (
     PartKind("database", "Database", ("DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD"),
-             password=True, data_tier=True, port=5432, summary="PostgreSQL"),
-    PartKind("cache", "Cache", ("REDIS_URL",), password=True, data_tier=True, port=6379, summary="Redis"),
-    PartKind("broker", "Broker", ("AMQP_URL",), password=True, data_tier=True, port=5672, summary="RabbitMQ"),
-    PartKind("storage", "Storage", ("STORAGE_URL", "STORAGE_PATH", "STORAGE_BUCKET"), password=False,
+             ("DATABASE_URL", "PGPASSWORD"), password=True, data_tier=True, port=5432, summary="PostgreSQL"),
+    PartKind("cache", "Cache", ("REDIS_URL",), ("REDIS_URL",), password=True, data_tier=True, port=6379,
+             summary="Redis"),
+    PartKind("broker", "Broker", ("AMQP_URL",), ("AMQP_URL",), password=True, data_tier=True, port=5672,
+             summary="RabbitMQ"),
+    PartKind("storage", "Storage", ("STORAGE_URL", "STORAGE_PATH", "STORAGE_BUCKET"), (), password=False,
              data_tier=False, port=None, summary="the workspace: files shared by the services that use it"),
 )
 KINDS: dict[str, PartKind] = {kind.key: kind for kind in PART_KINDS}

@@ -101,3 +101,17 @@ def test_passwords_urls_and_parts_follow_the_registry(graphs, backend):
     platform = graph.one("twinstack:platform:Platform")
     children = {part_of_type(r.type) for r in graph.children(platform)}
     assert children == {part for part, _ in PLATFORM_PARTS}, "every platform part is one of the Platform's components"
+
+
+def test_the_credentials_a_kind_declares_are_the_ones_aws_hands_over_as_secrets(graphs):
+    """ECS receives a credential only through `secrets[].valueFrom`: what the AWS backend passes that way for each
+    part is exactly the registry's `secret_env`, and nothing of it travels as plain `environment`."""
+    import json
+
+    graph = graphs["aws"]
+    for kind in PART_KINDS:
+        task = graph.one("aws:ecs/taskDefinition:TaskDefinition", f"-services-uses-{kind.key}-task")
+        main = next(c for c in json.loads(task.get("containerDefinitions")) if c["name"] == f"uses-{kind.key}")
+        assert {s["name"] for s in main["secrets"]} == set(kind.secret_env), kind.key
+        assert not {e["name"] for e in main["environment"]} & set(kind.secret_env), kind.key
+        assert set(kind.secret_env) <= set(kind.env)

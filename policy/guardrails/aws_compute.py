@@ -34,10 +34,8 @@ from .common import (
 # Env var names that carry credentials: by convention, and the connection URLs twinstack's contract hands services.
 SECRET_ENV_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|SECRET_KEY|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|ACCESS_KEY|"
                              r"SIGNING_KEY|ENCRYPTION_KEY|CREDENTIALS?)$")
-# The contract's credentials: of every kind with a generated password, its connection URL (`*_URL`) and whatever env
-# is named like a secret (PGPASSWORD). The registry does not mark which of a kind's env are secret, hence the names.
-CONTRACT_SECRETS = {env for kind in registry.parts.PART_KINDS if kind.password for env in kind.env
-                    if env.endswith("_URL") or SECRET_ENV_NAME.search(env)}
+# The contract's credentials: what each part kind hands its services as secrets (the registry's `secret_env`).
+CONTRACT_SECRETS = {env for kind in registry.parts.PART_KINDS for env in kind.secret_env}
 # scheme://user:password@host: a URL that embeds a password
 URL_WITH_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@")
 # ALB policies that allow only TLS 1.2 and 1.3 (the TLS13-*, TLS-1-2-* and FS-1-2-* families, FIPS variants included).
