@@ -17,9 +17,9 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from tests.harness import Graph, ProgramError, provided, run_components, run_stack
+from tests.harness import ROOT, Graph, ProgramError, provided, run_components, run_stack, stack_file_config
 from tests.test_aws_variants import RICH
-from tests.test_urns import baseline, snapshot
+from tests.test_urns import CERT_ARN, EXAMPLES, baseline, snapshot
 from tools import mocks
 from tools.mocks import ACCOUNT, REGION, fake_outputs, outputs_of
 
@@ -99,6 +99,26 @@ def test_no_recorded_input_lacks_a_value_because_the_mocks_lack_an_output(stack)
     real = recorded(stack)
     assert sorted(r.urn for r in preview.resources) == sorted(r.urn for r in real.resources)
     assert {r.urn: r.inputs for r in preview.resources} == {r.urn: r.inputs for r in real.resources}
+
+
+def _example(name: str, backend: str, preview: bool) -> Graph:
+    """An example as tests/test_urns.py records it: on docker as written, or promoted to production on aws."""
+    file = ROOT / "examples" / f"{name}.yaml"
+    if backend == "docker":
+        return run_stack(name, file=file, preview=preview)
+    proxy = {**stack_file_config(file)[0]["twinstack:proxy"], "tls": {"certificateArn": CERT_ARN}}
+    return run_stack(name, file=file, preview=preview, set={
+        "twinstack:backend": "aws", "twinstack:environment": "production", "twinstack:proxy": proxy})
+
+
+@pytest.mark.parametrize("backend", ["docker", "aws"])
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_no_example_input_lacks_a_value_either(name, backend):
+    graph = _example(name, backend, preview=True)
+    assert missing(graph) == []
+    # and every type it registers is one the mocks know, not left to the generic fallback
+    assert {r.type for r in graph.custom()} - set(mocks._TYPES) - {"pulumi:providers:aws", "pulumi:providers:docker",
+                                                                    "random:index/randomPassword:RandomPassword"} == set()
 
 
 def test_the_check_finds_an_output_the_mocks_leave_out(monkeypatch):
