@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.harness import Graph, contains_secret_marker, run_stack
+from tests.harness import Graph, contains_secret_marker, fake_outputs, provided, run_stack
 from tests.test_aws_variants import rich
 
 RDS = "aws:rds/instance:Instance"
@@ -18,7 +18,8 @@ BUCKET = "aws:s3/bucket:Bucket"
 SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
-KEY_ARN = "arn:aws:mock:us-east-1:123456789012:twinstack-network-key-kms"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+KEY_ARN = fake_outputs("aws:kms/key:Key", "twinstack-network-key-kms", {})["arn"]  # the stack key, as the mocks have it
 STATEFUL = (RDS, REDIS, MQ, BUCKET, "aws:ecr/repository:Repository", "aws:kms/key:Key")
 
 
@@ -28,7 +29,7 @@ def staging_broker() -> Graph:
 
 
 def private_subnets(graph: Graph) -> set[str]:
-    return {f"{s.name}-id" for s in graph.of_type("aws:ec2/subnet:Subnet") if s.get("tags")["tier"] == "private"}
+    return {provided(s) for s in graph.of_type("aws:ec2/subnet:Subnet") if s.get("tags")["tier"] == "private"}
 
 
 def secret_json(graph: Graph, part: str) -> dict:
@@ -55,12 +56,14 @@ def test_rds_baseline(request, stack):
         assert graph.depends_on(db, group)
     assert db.get("performanceInsightsEnabled") is True and db.get("performanceInsightsKmsKeyId") == KEY_ARN
     assert db.get("iamDatabaseAuthenticationEnabled") is True
-    assert db.get("monitoringInterval") == 60 and db.get("monitoringRoleArn").endswith("monitoring-role")
+    assert db.get("monitoringInterval") == 60
+    assert db.get("monitoringRoleArn") == provided(graph.one("aws:iam/role:Role", "monitoring-role"), "arn")
     assert db.get("identifier") == f"{stack}-postgres"
     assert db.is_secret("password")
     subnets = graph.one("aws:rds/subnetGroup:SubnetGroup")
     assert set(subnets.get("subnetIds")) == private_subnets(graph)
-    assert graph.depends_on(db, subnets) and db.get("vpcSecurityGroupIds") == ["twinstack-network-db-sg-id"]
+    assert graph.depends_on(db, subnets)
+    assert db.get("vpcSecurityGroupIds") == [provided(graph.one(SECURITY_GROUP, "db-sg"))]
 
 
 def test_rds_sizes_and_backups_come_from_config(staging, prod):
@@ -131,8 +134,9 @@ def test_redis_encrypted_with_rotatable_auth_token(request, stack, nodes):
 
 def test_redis_url_is_tls_with_the_token(prod):
     url = secret_json(prod, "cache")["url"]
-    assert url == f"rediss://:{prod.one(REDIS).get('authToken')}@master.twinstack-cache-redis.abc123.use1.cache" \
-                  ".amazonaws.com:6379/0"
+    primary = provided(prod.one(REDIS), "primaryEndpointAddress")
+    assert primary.startswith("master.") and primary.endswith(".use1.cache.amazonaws.com")
+    assert url == f"rediss://:{prod.one(REDIS).get('authToken')}@{primary}:6379/0"
     assert prod.output_is_secret("cacheUrl")
 
 
@@ -146,7 +150,7 @@ def test_broker_private_encrypted_logged(staging_broker, rich_graph):
         assert broker.get("deploymentMode") == mode
         assert broker.get("publiclyAccessible") is False
         assert len(broker.get("subnetIds")) == subnets and set(broker.get("subnetIds")) <= private_subnets(graph)
-        assert broker.get("securityGroups") == ["twinstack-network-broker-sg-id"]
+        assert broker.get("securityGroups") == [provided(graph.one(SECURITY_GROUP, "broker-sg"))]
         assert broker.get("logs") == {"general": True}
         # Amazon MQ refuses a customer-managed key for RabbitMQ: EncryptionOptions "Does not apply to RabbitMQ brokers"
         # (docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-amazonmq-broker-encryptionoptions.html;
@@ -160,7 +164,9 @@ def test_broker_private_encrypted_logged(staging_broker, rich_graph):
 def test_amqp_url_is_amqps_with_generated_credentials(staging_broker):
     url = secret_json(staging_broker, "broker")["url"]
     password = staging_broker.one(MQ).get("users")[0]["password"]
-    assert url == f"amqps://events:{password}@b-twinstack-broker-rabbitmq.mq.us-east-1.amazonaws.com:5671"
+    [endpoint] = provided(staging_broker.one(MQ), "instances")[0]["endpoints"]
+    assert endpoint.startswith("amqps://b-") and endpoint.endswith(".mq.us-east-1.amazonaws.com:5671")
+    assert url == endpoint.replace("amqps://", f"amqps://events:{password}@")
     assert staging_broker.output_is_secret("brokerUrl")
 
 
@@ -169,7 +175,7 @@ def test_amqp_url_is_amqps_with_generated_credentials(staging_broker):
 
 def bucket_children(graph: Graph, type_: str, bucket_name: str = "storage-bucket"):
     bucket = graph.one(BUCKET, bucket_name)
-    return [r for r in graph.of_type(type_) if r.get("bucket") == f"{bucket.name}-id"]
+    return [r for r in graph.of_type(type_) if r.get("bucket") == provided(bucket)]
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])

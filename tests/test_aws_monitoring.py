@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from components.aws.monitoring import rds_max_connections
-from tests.harness import Graph, run_stack
+from tests.harness import Graph, fake_outputs, provided, run_stack
 from tests.test_aws_variants import shared
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-TOPIC_ARN = "arn:aws:mock:us-east-1:123456789012:twinstack-monitoring-alarms"
-ALB_SUFFIX = "app/twinstack-proxy-alb/50dc6c495c0c9188"
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:prod-alarms"  # prod's topic
+KEY_ARN = fake_outputs("aws:kms/key:Key", "twinstack-network-key-kms", {})["arn"]  # the stack key, as the mocks have it
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +23,13 @@ def tuned() -> Graph:
         "latencyAlarmSeconds": 0.5}})
 
 
+def alb_suffix(graph: Graph) -> str:
+    """The ALB's ARN suffix (`app/<name>/<16 hex>`), what CloudWatch names it by."""
+    suffix = provided(graph.one("aws:lb/loadBalancer:LoadBalancer"), "arnSuffix")
+    assert re.fullmatch(r"app/prod-alb/[0-9a-f]{16}", suffix)
+    return suffix
+
+
 def alarms(graph: Graph) -> dict[str, dict]:
     return {a.get("name"): a for a in graph.of_type(ALARM)}
 
@@ -29,7 +37,7 @@ def alarms(graph: Graph) -> dict[str, dict]:
 def test_alarm_topic_is_encrypted_and_only_cloudwatch_publishes(prod):
     topic = prod.one("aws:sns/topic:Topic")
     assert topic.get("name") == "prod-alarms"
-    assert topic.get("kmsMasterKeyId") == "arn:aws:mock:us-east-1:123456789012:twinstack-network-key-kms"
+    assert topic.get("kmsMasterKeyId") == KEY_ARN == provided(prod.one("aws:kms/key:Key"), "arn")
     statements = {s["Sid"]: s for s in json.loads(prod.one("aws:sns/topicPolicy:TopicPolicy").get("policy"))[
         "Statement"]}
     publish = statements["CloudWatchAlarmsOfThisAccount"]
@@ -54,7 +62,7 @@ def test_alarms_cover_alb_services_database_and_every_redis_node(prod):
     for alarm in found.values():
         assert alarm.get("alarmActions") == [TOPIC_ARN] and alarm.get("okActions") == [TOPIC_ARN]
         assert alarm.get("treatMissingData") == "notBreaching" and alarm.get("alarmDescription")
-    assert found["prod-alb-target-5xx"].get("dimensions") == {"LoadBalancer": ALB_SUFFIX}
+    assert found["prod-alb-target-5xx"].get("dimensions") == {"LoadBalancer": alb_suffix(prod)}
     assert found["prod-demo-cpu"].get("dimensions") == {"ClusterName": "prod", "ServiceName": "demo"}
     assert found["prod-db-connections"].get("dimensions") == {"DBInstanceIdentifier": "prod-postgres"}
     assert found["prod-redis-002-evictions"].get("dimensions") == {"CacheClusterId": "prod-redis-002"}
@@ -88,7 +96,8 @@ def test_dashboard_shows_the_same_signals(prod):
     assert set(widgets) == {"ALB requests", "ALB 5xx", "ALB latency (p50, p95)", "ECS CPU %", "ECS memory %",
                             "RDS CPU %", "RDS connections", "RDS free storage (bytes)", "Redis engine CPU %",
                             "Redis memory %", "Redis evictions"}
-    assert widgets["ALB requests"]["metrics"] == [["AWS/ApplicationELB", "RequestCount", "LoadBalancer", ALB_SUFFIX]]
+    assert widgets["ALB requests"]["metrics"] == [["AWS/ApplicationELB", "RequestCount", "LoadBalancer",
+                                                     alb_suffix(prod)]]
     assert widgets["ECS CPU %"]["metrics"] == [["AWS/ECS", "CPUUtilization", "ClusterName", "prod", "ServiceName",
                                                 "demo"]]
     assert widgets["RDS connections"]["metrics"] == [["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier",

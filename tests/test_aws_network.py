@@ -10,7 +10,7 @@ import re
 import pytest
 
 from components.aws.rules import port_ranges
-from tests.harness import Graph, run_stack
+from tests.harness import Graph, provided, run_stack
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -42,8 +42,8 @@ def graph(request) -> Graph:
 
 
 def by_id(graph: Graph, type_: str) -> dict[str, object]:
-    """Resources of a type by the id the mocks give them (`<name>-id`), to follow references between resources."""
-    return {f"{r.name}-id": r for r in graph.of_type(type_)}
+    """Resources of a type by the id the mocks give them, to follow references between resources."""
+    return {provided(r): r for r in graph.of_type(type_)}
 
 
 def tier(graph: Graph, sg_id: str) -> str:
@@ -75,7 +75,7 @@ def test_public_subnets_route_to_the_internet_gateway_only(graph):
     igw_routes = [r for r in graph.of_type(ROUTE) if r.get("gatewayId")]
     assert len(igw_routes) == 1 and igw_routes[0].get("destinationCidrBlock") == "0.0.0.0/0"
     public_rt = graph.one(ROUTE_TABLE, "public")
-    assert igw_routes[0].get("routeTableId") == f"{public_rt.name}-id"
+    assert igw_routes[0].get("routeTableId") == provided(public_rt)
 
 
 @pytest.mark.parametrize("stack, gateways", [("staging", 1), ("prod", 3), ("no_nat", 0)])
@@ -83,7 +83,7 @@ def test_nat_strategy(request, stack, gateways):
     graph = request.getfixturevalue(stack)
     nats = graph.of_type(NAT)
     assert len(nats) == gateways
-    public_subnets = {f"{s.name}-id" for s in graph.of_type(SUBNET) if s.get("tags")["tier"] == "public"}
+    public_subnets = {provided(s) for s in graph.of_type(SUBNET) if s.get("tags")["tier"] == "public"}
     assert all(n.get("subnetId") in public_subnets for n in nats)
     assert all(graph.depends_on(n, graph.one("aws:ec2/internetGateway:InternetGateway")) for n in nats)
     private_tables = [t for t in graph.of_type(ROUTE_TABLE) if "private" in t.name]
@@ -91,7 +91,7 @@ def test_nat_strategy(request, stack, gateways):
     if gateways == 0:
         assert nat_routes == {}
         return
-    assert set(nat_routes) == {f"{t.name}-id" for t in private_tables}
+    assert set(nat_routes) == {provided(t) for t in private_tables}
     # perAz: every AZ has its own gateway; single: all share one
     assert len(set(nat_routes.values())) == gateways
 
@@ -102,9 +102,9 @@ def test_without_nat_private_tasks_get_the_endpoints_they_need(no_nat, staging):
                               ("s3", "ecr.api", "ecr.dkr", "logs", "secretsmanager")}
     s3 = endpoints.pop("com.amazonaws.us-east-1.s3")
     assert s3.get("vpcEndpointType") == "Gateway"
-    private_tables = {f"{t.name}-id" for t in no_nat.of_type(ROUTE_TABLE) if "private" in t.name}
+    private_tables = {provided(t) for t in no_nat.of_type(ROUTE_TABLE) if "private" in t.name}
     assert set(s3.get("routeTableIds")) == private_tables
-    private_subnets = {f"{s.name}-id" for s in no_nat.of_type(SUBNET) if s.get("tags")["tier"] == "private"}
+    private_subnets = {provided(s) for s in no_nat.of_type(SUBNET) if s.get("tags")["tier"] == "private"}
     for endpoint in endpoints.values():
         assert endpoint.get("vpcEndpointType") == "Interface" and endpoint.get("privateDnsEnabled")
         assert set(endpoint.get("subnetIds")) == private_subnets
@@ -126,16 +126,17 @@ def test_flow_logs_in_production_to_an_encrypted_log_group_with_retention(prod, 
     flow = prod.one("aws:ec2/flowLog:FlowLog")
     group = prod.one("aws:cloudwatch/logGroup:LogGroup", "flow-logs")
     role = prod.one("aws:iam/role:Role", "flow-logs")
-    assert flow.get("vpcId") == f"{prod.one(VPC).name}-id"
+    assert flow.get("vpcId") == provided(prod.one(VPC))
     assert flow.get("trafficType") == "ALL" and flow.get("logDestinationType") == "cloud-watch-logs"
-    assert flow.get("logDestination").endswith(f":{group.name}")
-    assert flow.get("iamRoleArn").endswith(role.name)
+    assert flow.get("logDestination") == provided(group, "arn")
+    assert flow.get("logDestination").startswith("arn:aws:logs:us-east-1:123456789012:log-group:")
+    assert flow.get("iamRoleArn") == provided(role, "arn")
     assert group.get("retentionInDays") == 90 and group.get("kmsKeyId")
     trust = json.loads(role.get("assumeRolePolicy"))["Statement"][0]
     assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
     write = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "flow-logs").get("policy"))["Statement"]
-    assert all(group.name in res for st in write for res in st["Resource"])
+    assert all(res.startswith(provided(group, "arn")) for st in write for res in st["Resource"])
     assert staging.of_type("aws:ec2/flowLog:FlowLog") == []
 
 
@@ -144,7 +145,7 @@ def test_flow_logs_in_production_to_an_encrypted_log_group_with_retention(prod, 
 
 def test_default_security_group_is_adopted_with_no_rules(graph):
     default = graph.one(DEFAULT_SG)
-    assert default.get("vpcId") == f"{graph.one(VPC).name}-id"
+    assert default.get("vpcId") == provided(graph.one(VPC))
     assert default.get("ingress") == [] and default.get("egress") == []
 
 
@@ -156,7 +157,7 @@ def test_default_security_group_is_adopted_with_no_rules(graph):
 def test_one_security_group_per_tier_without_inline_rules(request, stack, tiers):
     graph = request.getfixturevalue(stack)
     groups = graph.of_type(SG)
-    assert {tier(graph, f"{g.name}-id") for g in groups} == tiers
+    assert {tier(graph, provided(g)) for g in groups} == tiers
     assert all(g.get("description") and not g.get("ingress") and not g.get("egress") for g in groups)
     assert graph.of_type(LEGACY_RULE) == []
 

@@ -8,14 +8,14 @@ import re
 import pytest
 
 from components.aws.limits import LOAD_BALANCER, TARGET_GROUP
-from tests.harness import Graph, run_stack
+from tests.harness import Graph, provided, run_stack
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
 RULE = "aws:lb/listenerRule:ListenerRule"
 TG = "aws:lb/targetGroup:TargetGroup"
 RECORD = "aws:route53/record:Record"
-MOCK_ARN = "arn:aws:mock:us-east-1:123456789012:"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 
 
 def listeners(graph: Graph) -> dict[int, dict]:
@@ -31,9 +31,9 @@ def test_alb_is_public_in_the_public_subnets_and_drops_invalid_headers(request, 
     alb = graph.one(ALB)
     assert alb.get("name") == f"{stack}-alb" and LOAD_BALANCER.problem(alb.get("name")) is None
     assert alb.get("loadBalancerType") == "application" and alb.get("internal") is False
-    public = {f"{s.name}-id" for s in graph.of_type("aws:ec2/subnet:Subnet") if s.get("tags")["tier"] == "public"}
+    public = {provided(s) for s in graph.of_type("aws:ec2/subnet:Subnet") if s.get("tags")["tier"] == "public"}
     assert set(alb.get("subnets")) == public
-    assert alb.get("securityGroups") == ["twinstack-network-alb-sg-id"]
+    assert alb.get("securityGroups") == [provided(graph.one(SECURITY_GROUP, "alb-sg"))]
     assert alb.get("dropInvalidHeaderFields") is True and alb.get("desyncMitigationMode") == "defensive"
     assert alb.get("idleTimeout") == 60
 
@@ -42,11 +42,12 @@ def test_production_alb_is_deletion_protected_and_logs_to_a_private_bucket(prod,
     alb = prod.one(ALB)
     assert alb.get("enableDeletionProtection") is True
     bucket = prod.one("aws:s3/bucket:Bucket", "access-logs")
-    assert alb.get("accessLogs") == {"bucket": f"{bucket.name}-id", "prefix": "alb", "enabled": True}
+    assert alb.get("accessLogs") == {"bucket": provided(bucket), "prefix": "alb", "enabled": True}
     policy = prod.one("aws:s3/bucketPolicy:BucketPolicy", "access-logs")
     assert prod.depends_on(alb, policy)
     statements = {s["Sid"]: s for s in json.loads(policy.get("policy"))["Statement"]}
-    logs = f"{MOCK_ARN}{bucket.name}/alb/AWSLogs/123456789012/*"
+    logs = f"{provided(bucket, 'arn')}/alb/AWSLogs/123456789012/*"
+    assert logs.startswith("arn:aws:s3:::")
     assert statements["ElbAccountDelivers"]["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}
     assert statements["ElbServiceDelivers"]["Principal"] == {
         "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
@@ -75,22 +76,24 @@ def test_https_with_a_tls13_policy_and_port_80_only_redirects(prod):
     assert set(by_port) == {80, 443}
     https = by_port[443]
     assert https.get("protocol") == "HTTPS" and https.get("sslPolicy") == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert https.get("certificateArn") == f"{MOCK_ARN}twinstack-proxy-certificate"
+    assert https.get("certificateArn") == provided(prod.one("aws:acm/certificate:Certificate"), "arn")
     assert https.get("routingHttpResponseStrictTransportSecurityHeaderValue") == "max-age=31536000"
     assert https.get("defaultActions")[0]["fixedResponse"]["statusCode"] == "404"
     http = by_port[80]
     assert http.get("protocol") == "HTTP"
     assert http.get("defaultActions") == [{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443",
                                                                             "statusCode": "HTTP_301"}}]
-    assert all(r.get("listenerArn") == f"{MOCK_ARN}twinstack-proxy-https" for r in prod.of_type(RULE))
+    assert all(r.get("listenerArn") == provided(https, "arn") for r in prod.of_type(RULE))
 
 
 def test_staging_without_tls_serves_http_because_it_allows_it(staging):
     assert set(listeners(staging)) == {80}
     http = listeners(staging)[80]
     assert http.get("defaultActions")[0]["type"] == "fixed-response"
-    assert all(r.get("listenerArn") == f"{MOCK_ARN}twinstack-proxy-http" for r in staging.of_type(RULE))
-    assert staging.output("url") == "http://twinstack-proxy-alb.us-east-1.elb.amazonaws.com"
+    assert all(r.get("listenerArn") == provided(http, "arn") for r in staging.of_type(RULE))
+    dns = provided(staging.one(ALB), "dnsName")
+    assert re.fullmatch(r"staging-alb-\d{10}\.us-east-1\.elb\.amazonaws\.com", dns)
+    assert staging.output("url") == f"http://{dns}"
     assert staging.of_type("aws:acm/certificate:Certificate") == []
 
 
@@ -99,8 +102,10 @@ def test_certificate_is_created_and_dns_validated_in_the_zone(prod):
     assert cert.get("domainName") == "app.example.com" and cert.get("validationMethod") == "DNS"
     validation_record = prod.one(RECORD, "certificate-validation")
     assert validation_record.get("zoneId") == "Z0123456789EXAMPLE"
+    [option] = provided(cert, "domainValidationOptions")  # the record ACM asks for, in the zone
+    assert option["resourceRecordName"].endswith("._app.example.com.".removeprefix("._"))
     assert (validation_record.get("name"), validation_record.get("type"), validation_record.get("records")) == (
-        "_x.example.com.", "CNAME", ["_y.acm-validations.aws."])
+        option["resourceRecordName"], "CNAME", [option["resourceRecordValue"]])
     validation = prod.one("aws:acm/certificateValidation:CertificateValidation")
     assert prod.depends_on(validation, validation_record) and prod.depends_on(validation, cert)
     # the listener waits for the issued certificate, not just the request
@@ -112,7 +117,7 @@ def test_the_domain_points_at_the_alb(prod, rich_graph):
                                 (rich_graph, "shop.example.com", "Z0EXAMPLE")):
         alias = graph.one(RECORD, "alias")
         assert (alias.get("name"), alias.get("type"), alias.get("zoneId")) == (domain, "A", zone)
-        assert alias.get("aliases") == [{"name": "twinstack-proxy-alb.us-east-1.elb.amazonaws.com",
+        assert alias.get("aliases") == [{"name": provided(graph.one(ALB), "dnsName"),
                                          "zoneId": "Z35SXDOTRQ7X7K", "evaluateTargetHealth": True}]
         assert graph.output("url") == f"https://{domain}"
 
@@ -131,7 +136,7 @@ def test_one_target_group_per_routed_service_named_within_limits(rich_graph, pro
     for name, tg in groups.items():
         assert TARGET_GROUP.problem(name) is None
         assert tg.get("targetType") == "ip" and tg.get("protocol") == "HTTP"
-        assert tg.get("vpcId") == "twinstack-network-vpc-id"
+        assert tg.get("vpcId") == provided(rich_graph.one("aws:ec2/vpc:Vpc"))
     assert groups["prod-api"].get("port") == 8000 and groups["prod-frontend"].get("port") == 3000
     hc = prod.one(TG).get("healthCheck")
     assert hc == {"path": "/health", "matcher": "200-399", "interval": 10, "timeout": 5, "healthyThreshold": 2,
@@ -146,8 +151,8 @@ def test_one_rule_per_route_most_specific_first(rich_graph):
     assert len(set(priorities.values())) == 3
     patterns = {k: r.get("conditions")[0]["pathPattern"]["values"] for k, r in rules.items()}
     assert patterns == {"root": ["/*"], "api": ["/api", "/api/*"], "static": ["/static", "/static/*"]}
-    target = {k: r.get("actions")[0]["targetGroupArn"].removeprefix(f"{MOCK_ARN}twinstack-proxy-")
-              for k, r in rules.items()}
+    group_of = {provided(tg, "arn"): tg.name.removeprefix("twinstack-proxy-") for tg in rich_graph.of_type(TG)}
+    target = {k: group_of[r.get("actions")[0]["targetGroupArn"]] for k, r in rules.items()}
     # an ALB cannot serve files: the volume route goes to the service that declares (writes) the volume
     assert target == {"root": "frontend", "api": "api", "static": "api"}
 

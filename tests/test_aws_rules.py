@@ -12,7 +12,7 @@ import json
 import pytest
 
 from components.aws import limits, rules
-from tests.harness import Graph, ProgramError, reveal, run_config, run_stack
+from tests.harness import Graph, ProgramError, provided, reveal, run_config, run_stack
 from tests.test_examples import EXAMPLES, example_file, production_on_aws
 from tools import aws_shapes
 
@@ -149,10 +149,10 @@ def test_production_workspace_logs_its_access_to_a_log_bucket():
     graph = build(config(environment="production", storage={}), "prod")[1]
     logging = graph.one("aws:s3/bucketLogging:BucketLogging")
     workspace, logs = graph.one("aws:s3/bucket:Bucket", "storage-bucket"), graph.one("aws:s3/bucket:Bucket", "storage-logs")
-    assert logging.get("bucket") == workspace.name + "-id" and logging.get("targetBucket") == logs.name + "-id"
+    assert logging.get("bucket") == provided(workspace) and logging.get("targetBucket") == provided(logs)
     policy = json.loads(graph.one("aws:s3/bucketPolicy:BucketPolicy", "storage-logs").get("policy"))
     delivery = next(s for s in policy["Statement"] if s["Principal"] == {"Service": "logging.s3.amazonaws.com"})
-    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"].endswith(workspace.name)
+    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == provided(workspace, "arn")
     assert delivery["Resource"].endswith("/workspace/*")
     sse = graph.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
                     "storage-logs")

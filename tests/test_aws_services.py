@@ -8,6 +8,7 @@ import copy
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,12 +21,13 @@ from botocore.validate import ParamValidator
 
 from components.aws.service import EXEC_CHANNEL_ACTIONS, health_check
 from config import model
-from tests.harness import Graph, Resource, contains_secret_marker, run_stack
+from tests.harness import Graph, Resource, contains_secret_marker, provided, run_stack
 
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+KEY = "aws:kms/key:Key"
 EXEC_CHANNELS = set(EXEC_CHANNEL_ACTIONS)
 REGISTER_FIELDS = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "requiresCompatibilities", "cpu",
                    "memory", "runtimePlatform", "volumes")
@@ -127,16 +129,18 @@ def test_x86_is_the_default_architecture(rich_graph):
 
 
 def test_task_and_execution_roles_are_separate(graph):
+    arns = {provided(r, "arn"): r.name for r in graph.of_type(ROLE)}
     for td in graph.of_type(TASK):
-        assert td.get("executionRoleArn").endswith("-execution-role")
-        assert td.get("taskRoleArn") is None or td.get("taskRoleArn").endswith("-task-role")
+        assert arns[td.get("executionRoleArn")].endswith("-execution-role")
+        assert td.get("taskRoleArn") is None or arns[td.get("taskRoleArn")].endswith("-task-role")
 
 
 def test_only_services_with_something_to_grant_get_a_task_role(rich_graph):
     # api uses storage (its task role may use the bucket); the others call no AWS API, so get no credentials at all
     roles = {name: task(rich_graph, name).get("taskRoleArn") for name in ("api", "worker", "frontend")}
-    assert roles == {"api": "arn:aws:mock:us-east-1:123456789012:twinstack-services-api-task-role",
-                     "worker": None, "frontend": None}
+    api_role = provided(rich_graph.one(ROLE, "api-task-role"), "arn")
+    assert api_role.startswith("arn:aws:iam::123456789012:role/")
+    assert roles == {"api": api_role, "worker": None, "frontend": None}
     assert len([r for r in rich_graph.of_type(ROLE) if r.name.endswith("-task-role")]) == 1
 
 
@@ -181,12 +185,14 @@ def secrets_of(container: dict) -> dict[str, str]:
 
 def test_env_contract_is_the_same_as_on_docker(prod):
     demo = containers(prod, "demo")["demo"]
+    host = provided(prod.one("aws:rds/instance:Instance"), "address")
+    bucket = provided(prod.one("aws:s3/bucket:Bucket", "storage-bucket"), "bucket")
     assert env_of(demo) == {
         "PORT": "8000", "SERVICE_NAME": "demo", "LOG_LEVEL": "warning",
-        "PGHOST": "twinstack-database-instance.abc123.us-east-1.rds.amazonaws.com", "PGPORT": "5432",
-        "PGDATABASE": "demo", "PGUSER": "demo",
-        "STORAGE_URL": "s3://twinstack-storage-bucket-mock1234", "STORAGE_BUCKET": "twinstack-storage-bucket-mock1234",
+        "PGHOST": host, "PGPORT": "5432", "PGDATABASE": "demo", "PGUSER": "demo",
+        "STORAGE_URL": f"s3://{bucket}", "STORAGE_BUCKET": bucket,
     }
+    assert host.endswith(".us-east-1.rds.amazonaws.com") and bucket.startswith("prod-workspace-")
     assert set(secrets_of(demo)) == {"DATABASE_URL", "PGPASSWORD", "REDIS_URL", "SESSION_SECRET"}
 
 
@@ -201,8 +207,8 @@ def test_each_service_gets_only_the_parts_it_uses(rich_graph):
 
 
 def test_secrets_are_pinned_references_never_values(graph):
-    versions = {v.get("secretId").removesuffix("-id"): v for v in graph.of_type(
-        "aws:secretsmanager/secretVersion:SecretVersion")}
+    versions = {v.get("secretId"): v for v in graph.of_type("aws:secretsmanager/secretVersion:SecretVersion")}
+    secrets = {provided(s): s for s in graph.of_type("aws:secretsmanager/secret:Secret")}
     secret_values = set()
     for v in versions.values():
         raw = v.get("secretString")
@@ -216,8 +222,9 @@ def test_secrets_are_pinned_references_never_values(graph):
         for c in json.loads(text):
             for name, ref in secrets_of(c).items():
                 arn, json_key, stage, version_id = ref.rsplit(":", 3)
-                secret = arn.rsplit(":", 1)[-1]
-                assert stage == "" and version_id.startswith("v-") and secret in versions, (name, ref)
+                assert arn.startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:"), ref
+                assert stage == "" and version_id == provided(versions[arn], "versionId"), (name, ref)
+                secret = secrets[arn].name
                 assert json_key == ("" if "app-secrets" in secret else {"PGPASSWORD": "password"}.get(name, "url"))
 
 
@@ -299,16 +306,15 @@ def test_cluster_has_container_insights_and_a_service_connect_namespace(graph):
     cluster = graph.one("aws:ecs/cluster:Cluster")
     assert cluster.get("settings") == [{"name": "containerInsights", "value": "enabled"}]
     namespace = graph.one("aws:servicediscovery/httpNamespace:HttpNamespace")
-    assert cluster.get("serviceConnectDefaults") == {"namespace": f"arn:aws:mock:us-east-1:123456789012:"
-                                                                  f"{namespace.name}"}
+    assert cluster.get("serviceConnectDefaults") == {"namespace": provided(namespace, "arn")}
 
 
 def test_services_run_privately_and_roll_back_failed_deployments(graph):
-    private = {f"{s.name}-id" for s in graph.of_type("aws:ec2/subnet:Subnet") if s.get("tags")["tier"] == "private"}
+    private = {provided(s) for s in graph.of_type("aws:ec2/subnet:Subnet") if s.get("tags")["tier"] == "private"}
     for svc in graph.of_type(SERVICE):
         net = svc.get("networkConfiguration")
         assert net["assignPublicIp"] is False and set(net["subnets"]) == private
-        assert net["securityGroups"] == ["twinstack-network-app-sg-id"]
+        assert net["securityGroups"] == [provided(graph.one("aws:ec2/securityGroup:SecurityGroup", "app-sg"))]
         assert svc.get("launchType") == "FARGATE"
         assert svc.get("deploymentCircuitBreaker") == {"enable": True, "rollback": True}
         assert svc.get("deploymentMinimumHealthyPercent") == 100 and svc.get("deploymentMaximumPercent") == 200
@@ -320,7 +326,8 @@ def test_services_run_privately_and_roll_back_failed_deployments(graph):
 def test_short_names_resolve_as_in_dev(rich_graph):
     for name, port in (("api", 8000), ("worker", 9000), ("frontend", 3000)):
         connect = ecs_service(rich_graph, name).get("serviceConnectConfiguration")
-        assert connect["enabled"] is True and connect["namespace"].endswith("services-namespace")
+        namespace = rich_graph.one("aws:servicediscovery/httpNamespace:HttpNamespace", "services-namespace")
+        assert connect["enabled"] is True and connect["namespace"] == provided(namespace, "arn")
         assert connect["services"] == [{"portName": name, "discoveryName": name,
                                         "clientAlias": [{"dnsName": name, "port": port}]}]
         assert connect["logConfiguration"]["logDriver"] == "awslogs"
@@ -354,7 +361,8 @@ def test_routed_services_attach_after_their_listener_rules(rich_graph):
     for name, port in (("api", 8000), ("frontend", 3000)):
         svc = ecs_service(rich_graph, name)
         [lb] = svc.get("loadBalancers")
-        assert lb == {"targetGroupArn": f"arn:aws:mock:us-east-1:123456789012:twinstack-proxy-{name}",
+        group = rich_graph.one("aws:lb/targetGroup:TargetGroup", f"proxy-{name}")
+        assert lb == {"targetGroupArn": provided(group, "arn"),
                       "containerName": name, "containerPort": port}
         rules = [r for r in rich_graph.of_type("aws:lb/listenerRule:ListenerRule")
                  if r.get("actions")[0]["targetGroupArn"] == lb["targetGroupArn"]]
@@ -382,8 +390,7 @@ def test_built_images_go_to_a_scanned_immutable_repository(prod):
     assert repo.get("name") == "prod/demo" and repo.get("imageTagMutability") == "IMMUTABLE"
     assert repo.get("imageScanningConfiguration") == {"scanOnPush": True}
     assert repo.get("encryptionConfigurations") == [{"encryptionType": "KMS",
-                                                     "kmsKey": "arn:aws:mock:us-east-1:123456789012:"
-                                                               "twinstack-network-key-kms"}]
+                                                     "kmsKey": provided(prod.one(KEY), "arn")}]
     assert repo.get("forceDelete") is False and repo.protect
     lifecycle = json.loads(prod.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").get("policy"))
     assert [r["selection"]["tagStatus"] for r in lifecycle["rules"]] == ["untagged", "any"]
@@ -400,8 +407,9 @@ def test_image_is_built_for_the_task_architecture_and_pushed_with_ecr_credential
     assert registry["server"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com" and registry["username"] == "AWS"
     assert contains_secret_marker(image.inputs["registry"])
     # the task runs the pushed digest, never a mutable tag
-    assert containers(prod, "demo")["demo"]["image"] == f"{name}@sha256:" + \
-        containers(prod, "demo")["demo"]["image"].split("@sha256:")[1]
+    digest = provided(image, "repoDigest")
+    assert re.fullmatch(re.escape(name.rsplit(":", 1)[0]) + "@sha256:[0-9a-f]{64}", digest)
+    assert containers(prod, "demo")["demo"]["image"] == digest
 
 
 def test_image_tag_changes_with_what_shapes_the_image(prod):
@@ -433,7 +441,7 @@ def test_services_with_the_same_build_and_architecture_share_one_image():
     ref = {name: containers(graph, name)[name]["image"] for name in ("demo", "copy", "intel", "release")}
     assert ref["copy"] == ref["demo"] and len(set(ref.values())) == 3
     # the shared image is pulled from the first service's repository, and only that one
-    repo_arn = "arn:aws:mock:us-east-1:123456789012:twinstack-services-demo-build-repo"
+    repo_arn = provided(graph.one("aws:ecr/repository:Repository", "demo-build-repo"), "arn")
     pull = {s.get("Sid"): s for s in policy_of(graph, "services-copy-execution-policy")}["PullOwnImage"]
     assert pull["Resource"] == repo_arn
 
@@ -472,7 +480,8 @@ def test_execution_roles_read_exactly_the_secrets_their_service_uses(graph):
         statements = {s.get("Sid"): s for s in policy_of(graph, f"services-{service}-execution-policy")}
         granted = statements["ReadOwnSecrets"]["Resource"] if used else []
         assert set(granted) == used
-        assert statements["WriteOwnLogs"]["Resource"].endswith(f"services-{service}-logs:log-stream:*")
+        group = graph.one("aws:cloudwatch/logGroup:LogGroup", f"services-{service}-logs")
+        assert statements["WriteOwnLogs"]["Resource"] == f"{provided(group, 'arn')}:log-stream:*"
         built = graph.of_type("aws:ecr/repository:Repository") and service in ("demo", "api")
         assert ("PullOwnImage" in statements) == bool(built)
 
@@ -481,7 +490,6 @@ def test_only_storage_users_get_the_bucket(rich_graph, prod):
     assert [p.name for p in rich_graph.of_type(ROLE_POLICY) if "storage-policy" in p.name] == [
         "twinstack-services-api-storage-policy"]
     statements = policy_of(prod, "demo-storage-policy")
-    bucket_arn = "arn:aws:mock:us-east-1:123456789012:twinstack-storage-bucket"
-    assert [s["Resource"] for s in statements] == [bucket_arn, f"{bucket_arn}/*",
-                                                   "arn:aws:mock:us-east-1:123456789012:twinstack-network-key-kms"]
-    assert prod.one(ROLE_POLICY, "demo-storage-policy").get("role") == "twinstack-services-demo-task-role-id"
+    bucket_arn = provided(prod.one("aws:s3/bucket:Bucket", "storage-bucket"), "arn")
+    assert [s["Resource"] for s in statements] == [bucket_arn, f"{bucket_arn}/*", provided(prod.one(KEY), "arn")]
+    assert prod.one(ROLE_POLICY, "demo-storage-policy").get("role") == provided(prod.one(ROLE, "demo-task-role"))

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.docker.container import job_failure
-from tests.harness import Graph, Resource, run_stack
-from tools.graph import fake_outputs
+from tests.harness import Graph, Resource, fake_outputs, run_stack
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
@@ -203,7 +202,7 @@ def test_the_app_starts_only_after_the_migration_and_password_sync_succeeded(dev
 
 def test_a_failed_migration_stops_the_deployment_with_its_output(monkeypatch):
     from tests.harness import ProgramError
-    from tools import graph as recorder
+    from tools import mocks as recorder
 
     real = recorder.fake_outputs
 

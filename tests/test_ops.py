@@ -22,7 +22,7 @@ import pytest
 from botocore.stub import Stubber
 
 from config.load import ConfigError, load
-from tests.harness import ProgramError, reveal, run_stack, stack_file_config
+from tests.harness import ProgramError, provided, reveal, run_stack, stack_file_config
 from tests.test_policy import evaluate
 from tools import ops
 from tools.graph import ROOT
@@ -30,6 +30,8 @@ from tools.graph import ROOT
 EXEC_ACTIONS = {"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
                 "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}
 NOW = dt.datetime(2026, 12, 2, 5, 0, 0, tzinfo=dt.UTC)
+
+SUBNET = "aws:ec2/subnet:Subnet"
 
 
 def role_policies(graph) -> dict[str, dict]:
@@ -98,8 +100,8 @@ def test_the_operations_output_is_plain_and_complete(staging):
     assert demo["cluster"] == out["cluster"] == "staging" and demo["service"] == "demo" and demo["container"] == "demo"
     assert demo["logGroup"] == "/twinstack/staging/services/demo" and demo["exec"] is True
     subnets = [r for r in staging.of_type("aws:ec2/subnet:Subnet") if "private" in r.name]
-    assert sorted(demo["subnets"]) == sorted(f"{s.name}-id" for s in subnets) and len(subnets) == 2
-    assert demo["securityGroups"] == [staging.one("aws:ec2/securityGroup:SecurityGroup", "app-sg").name + "-id"]
+    assert sorted(demo["subnets"]) == sorted(provided(s) for s in subnets) and len(subnets) == 2
+    assert demo["securityGroups"] == [provided(staging.one("aws:ec2/securityGroup:SecurityGroup", "app-sg"))]
     assert out["database"] == {"identifier": "staging-postgres"}
 
 
@@ -228,7 +230,7 @@ def test_following_opens_one_live_tail_on_the_groups_arns(staging_ops, capsys):
     assert model.has_event_stream_output and "logGroupIdentifiers" in model.input_shape.required_members
 
 
-def test_run_starts_the_services_task_with_a_command_and_returns_its_exit_code(staging_ops, capsys):
+def test_run_starts_the_services_task_with_a_command_and_returns_its_exit_code(staging_ops, staging, capsys):
     clients = Stubbed()
     ecs, logs = clients.stub("ecs"), clients.stub("logs")
     demo = staging_ops["services"]["demo"]
@@ -236,8 +238,9 @@ def test_run_starts_the_services_task_with_a_command_and_returns_its_exit_code(s
     ecs.add_response("run_task", {"tasks": [{"taskArn": arn}], "failures": []}, {
         "cluster": "staging", "taskDefinition": "staging-demo", "launchType": "FARGATE", "platformVersion": "LATEST",
         "count": 1, "networkConfiguration": {"awsvpcConfiguration": {
-            "subnets": ["twinstack-network-private-a-id", "twinstack-network-private-b-id"],
-            "securityGroups": ["twinstack-network-app-sg-id"], "assignPublicIp": "DISABLED"}},
+            "subnets": [provided(staging.one(SUBNET, f"private-{z}")) for z in "ab"],
+            "securityGroups": [provided(staging.one("aws:ec2/securityGroup:SecurityGroup", "app-sg"))],
+            "assignPublicIp": "DISABLED"}},
         "overrides": {"containerOverrides": [{"name": "demo", "command": ["python", "app.py", "migrate", "--check"]}]},
         "startedBy": "twinstack-ops", "enableECSManagedTags": True, "propagateTags": "TASK_DEFINITION"})
     described = {"cluster": "staging", "tasks": [arn]}

@@ -51,7 +51,8 @@ from policy.guardrails import POLICIES, aws_compute
 from policy.guardrails import registry as guardrail_registry
 from policy.guardrails.common import is_production
 from tests.harness import ROOT, Graph, Resource, run_stack, stack_file_config
-from tools.graph import SECRET, fake_outputs
+from tools.graph import SECRET
+from tools.mocks import fake_outputs
 
 BY_NAME = {p.name: p for p in POLICIES}
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))

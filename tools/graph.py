@@ -1,6 +1,7 @@
 """Run the real `__main__.py` under Pulumi mocks and record the resource graph it declares (tests and tools.plan).
 
-No Pulumi CLI, no Docker, no AWS: `pulumi.runtime.set_mocks` stands in for the engine. Every RegisterResource call is
+No Pulumi CLI, no Docker, no AWS: `pulumi.runtime.set_mocks` stands in for the engine, with the fake provider of
+tools/mocks.py answering for AWS, Docker and random. Every RegisterResource call is
 recorded with its type, name, URN, inputs (secrets kept marked), parent, dependencies and options, so tests assert on
 the graph a real `pulumi preview` would see.
 
@@ -11,9 +12,9 @@ the graph a real `pulumi preview` would see.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import gc
-import hashlib
 import json
 import os
 import runpy
@@ -30,106 +31,14 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from config.stackfile import read as read_stack_file
+from tools.mocks import Mocks
 from tools.records import SECRET, Graph, Resource, contains_secret_marker, reveal  # noqa: F401 - re-exported
 
 ROOT = Path(__file__).resolve().parent.parent  # the project root
 PROJECT = "twinstack"
 
 
-# -------------------------------------------------------------------------------------------------------- mocks
-
-
-def _stable(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """What the provider would report after create, enough for every Output the program reads."""
-    out = dict(inputs)
-    low = typ.lower()
-    out.setdefault("arn", f"arn:aws:mock:us-east-1:123456789012:{name}")
-    out.setdefault("id", f"{name}-id")
-    if typ.startswith("aws:"):
-        # the provider auto-names what the program leaves unnamed; without it, wiring through `.name` records nothing
-        out.setdefault("name", f"{name}-{_stable(name)[:7]}")
-    if typ == "random:index/randomPassword:RandomPassword":
-        # changes exactly when the keepers change, as a real replacement would
-        out["result"] = "pw" + _stable(name, inputs.get("keepers"))[:30]
-    elif low.startswith("random:"):
-        out["result"] = "rnd" + _stable(name, inputs)[:12]
-        out.setdefault("hex", _stable(name, inputs)[:16])
-    if "rds/instance" in low:
-        out.update(address=f"{name}.abc123.us-east-1.rds.amazonaws.com", port=inputs.get("port", 5432),
-                   endpoint=f"{name}.abc123.us-east-1.rds.amazonaws.com:5432", resourceId=f"db-{name}")
-    if "elasticache/replicationgroup" in low:
-        out.update(primaryEndpointAddress=f"master.{name}.abc123.use1.cache.amazonaws.com",
-                   readerEndpointAddress=f"replica.{name}.abc123.use1.cache.amazonaws.com", port=inputs.get("port", 6379))
-    if "mq/broker" in low:
-        out["instances"] = [{"endpoints": [f"amqps://b-{name}.mq.us-east-1.amazonaws.com:5671"],
-                             "consoleUrl": f"https://b-{name}.mq.us-east-1.amazonaws.com", "ipAddress": "10.0.0.9"}]
-    if "lb/loadbalancer" in low:
-        out.update(dnsName=f"{name}.us-east-1.elb.amazonaws.com", zoneId="Z35SXDOTRQ7X7K",
-                   arnSuffix=f"app/{name}/50dc6c495c0c9188")
-    if "lb/targetgroup" in low:
-        out["arnSuffix"] = f"targetgroup/{name}/73e2d6bc24d8a067"
-    if "s3/bucket" in low and "bucket" not in inputs:
-        out["bucket"] = f"{name}-mock1234"
-    if "s3/bucket" in low:
-        out.setdefault("bucketRegionalDomainName", f"{out.get('bucket', name)}.s3.us-east-1.amazonaws.com")
-    if "secretsmanager/secretversion" in low:
-        out["versionId"] = "v-" + _stable(name, inputs.get("secretString"))[:24]
-    if "ecs/cluster" in low or "ecs/service" in low:
-        out.setdefault("name", inputs.get("name", name))
-    if "ec2/vpcendpoint" in low and inputs.get("vpcEndpointType") == "Gateway":
-        out["prefixListId"] = "pl-" + _stable(name)[:8]
-    if "ecr/repository" in low:
-        out["registryId"] = "123456789012"
-        out["repositoryUrl"] = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{inputs.get('name', name)}"
-    if "servicediscovery" in low:
-        out.setdefault("name", inputs.get("name", name))
-    if "acm/certificate" in low:
-        out["domainValidationOptions"] = [{"domainName": inputs.get("domainName", "example.com"),
-                                           "resourceRecordName": "_x.example.com.", "resourceRecordType": "CNAME",
-                                           "resourceRecordValue": "_y.acm-validations.aws."}]
-    if "cloudwatch/dashboard" in low:
-        out.setdefault("dashboardName", inputs.get("dashboardName", name))
-    if typ.startswith("docker:"):
-        out.setdefault("name", inputs.get("name", name))
-        if typ == "docker:index/remoteImage:RemoteImage":
-            out["repoDigest"] = f"{inputs.get('name', name)}@sha256:" + _stable(inputs.get("name"))[:64]
-            out["imageId"] = "sha256:" + _stable("id", inputs.get("name"))[:64]
-        if typ == "docker:index/image:Image":
-            out["repoDigest"] = f"{inputs.get('imageName', name)}@sha256:" + _stable(inputs.get("imageName"))[:64]
-            out["imageName"] = inputs.get("imageName", name)
-    return out
-
-
-class Mocks(pm.Mocks):
-    def new_resource(self, args: pm.MockResourceArgs):
-        return [f"{args.name}-id", fake_outputs(args.typ, args.name, args.inputs)]
-
-    def call(self, args: pm.MockCallArgs):
-        tok = args.token
-        if tok.endswith("getAvailabilityZones"):
-            return {"names": ["us-east-1a", "us-east-1b", "us-east-1c"], "zoneIds": ["use1-az1", "use1-az2", "use1-az4"]}
-        if tok.endswith("getCallerIdentity"):
-            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/mock", "userId": "mock"}
-        if tok.endswith("getRegion"):
-            return {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1", "description": "US East"}
-        if tok.endswith("getPartition"):
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        if tok.endswith("getServicePrincipal"):
-            service = args.args.get("serviceName", "svc")
-            return {"name": f"{service}.amazonaws.com", "id": service, "suffix": "amazonaws.com"}
-        if tok.endswith("getElbServiceAccount") or tok.endswith("getServiceAccount"):
-            return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}
-        if tok.endswith("getPolicyDocument"):
-            return {"json": json.dumps(args.args)}
-        if tok.endswith("getAuthorizationToken"):
-            return {"authorizationToken": "QVdTOm1vY2stZWNyLXBhc3N3b3Jk", "userName": "AWS",
-                    "password": "mock-ecr-password", "expiresAt": "2030-01-01T00:00:00Z", "id": "us-east-1",
-                    "proxyEndpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com"}
-        return {}
+# ----------------------------------------------------------------------------------------------------- recording
 
 
 class RecordingMonitor(pm.MockMonitor):
@@ -170,6 +79,8 @@ def _alias_repr(alias: Any) -> str:
 
 
 def _plain(v: Any) -> Any:
+    if isinstance(v, pulumi.output.Unknown):  # a preview's unknown, as the engine writes it
+        return rpc.UNKNOWN
     if isinstance(v, dict):
         if v.get(rpc._special_sig_key) == rpc._special_secret_sig:
             return {SECRET: _plain(v.get("value"))}
@@ -221,15 +132,18 @@ def stack_file_config(path: Path) -> tuple[dict[str, Any], list[str]]:
 
 
 def run_stack(stack: str, set: dict[str, Any] | None = None, file: Path | None = None,
-              secret: dict[str, Any] | None = None, stack_name: str | None = None) -> Graph:
-    """Run a stack file (`Pulumi.<stack>.yaml`, or `file`), with `set` overriding keys and `secret` adding secret ones."""
+              secret: dict[str, Any] | None = None, stack_name: str | None = None, preview: bool = False) -> Graph:
+    """Run a stack file (`Pulumi.<stack>.yaml`, or `file`), with `set` overriding keys and `secret` adding secret ones.
+
+    `preview=True` runs it as `pulumi preview` does: an output the mocks do not give is unknown, not None, and so is
+    every input made from it (tests/test_mocks.py looks for those)."""
     config, secret_keys = stack_file_config(file or ROOT / f"Pulumi.{stack}.yaml")
     for key, value in (set or {}).items():
         config[key] = value
     for key, value in (secret or {}).items():
         config[key] = value
         secret_keys.append(key)
-    return run_program(config, secret_keys, stack_name or stack)
+    return run_program(config, secret_keys, stack_name or stack, preview=preview)
 
 
 def run_config(twinstack: dict[str, Any], stack: str = "dev", secrets: dict[str, str] | None = None,
@@ -244,13 +158,13 @@ def run_config(twinstack: dict[str, Any], stack: str = "dev", secrets: dict[str,
     return run_program(config, secret_keys, stack)
 
 
-def run_program(config: dict[str, Any], secret_keys: list[str], stack: str) -> Graph:
+def run_program(config: dict[str, Any], secret_keys: list[str], stack: str, preview: bool = False) -> Graph:
     """Run `__main__.py` with this config and record what it registers."""
 
     def program() -> None:
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
-    return _record(program, config, secret_keys, stack)
+    return _record(program, config, secret_keys, stack, preview)
 
 
 def run_components(build: Callable[[], Any], stack: str = "components", config: dict[str, Any] | None = None) -> Graph:
@@ -259,28 +173,29 @@ def run_components(build: Callable[[], Any], stack: str = "components", config: 
     return _record(build, dict(config or {}), [], stack)
 
 
-def _record(program: Callable[[], Any], config: dict[str, Any], secret_keys: list[str], stack: str) -> Graph:
+def _record(program: Callable[[], Any], config: dict[str, Any], secret_keys: list[str], stack: str,
+            preview: bool = False) -> Graph:
     raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in copy.deepcopy(config).items()}
     raw.setdefault("aws:region", "us-east-1")
-    pulumi.runtime.set_all_config(raw, secret_keys)
-    mocks = Mocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    # set_mocks keeps the previous run's root Stack, and with it that run's exports: start from none.
-    root = settings.get_root_resource()
-    if root is not None:
-        root.outputs = {}  # type: ignore[attr-defined]
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    # Each run on an event loop of its own, closed after it, so no task of a run (a failed one leaves some) runs on.
+    loop = asyncio.new_event_loop()
+    previous_loop = _current_loop()
+    asyncio.set_event_loop(loop)
     cwd = os.getcwd()
     # The program tunes the garbage collector for a process of its own (see __main__.py); the recorder's process goes
     # on to other runs and tests, so it gets its own settings back.
     thresholds = gc.get_threshold()
-    os.chdir(ROOT)
-    started = time.perf_counter()
     error: BaseException | None = None
     outputs: dict[str, Any] = {}
+    monitor = RecordingMonitor(Mocks())
+    started = time.perf_counter()
     try:
+        pulumi.runtime.set_all_config(raw, secret_keys)
+        _fresh_runtime()
+        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+        os.chdir(ROOT)
         _sync_await(run_pulumi_func(program))
         outputs = _stack_outputs()
     except BaseException as e:  # the caller decides; the graph so far travels with the error
@@ -288,10 +203,51 @@ def _record(program: Callable[[], Any], config: dict[str, Any], secret_keys: lis
     finally:
         os.chdir(cwd)
         gc.set_threshold(*thresholds)
+        _close(loop, failed=error is not None)
+        asyncio.set_event_loop(previous_loop)
     graph = Graph(monitor.records, outputs, time.perf_counter() - started, stack)
     if error is not None:
         raise ProgramError(str(error), graph) from error
     return graph
+
+
+def _fresh_runtime() -> None:
+    """Forget the previous run before `set_mocks` starts this one.
+
+    set_mocks makes a root Stack only when there is none, so without this every run in a process would hang its
+    resources under the FIRST run's Stack (that stack's name in their parent URN) and export that run's outputs too.
+    And its settings renew the RPC manager but not the set of the program's pending outputs: a run that failed leaves
+    its failed tasks there, and the next run's `wait_for_rpcs` would await them and raise the old error again.
+    """
+    settings.ROOT.set(None)
+    settings.SETTINGS.outputs = set()
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        return None
+
+
+def _close(loop: asyncio.AbstractEventLoop, failed: bool) -> None:
+    """Cancel and drain what a run left on its loop (nothing after a success; after a failure, the tasks that were
+    waiting on what failed), read the errors of its finished futures, and close it."""
+    for _ in range(10):
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    # A failed run leaves futures holding its error. Collected later, each would log that its exception was never
+    # retrieved, from whatever code the collector interrupts (CPython 3.11's ast.parse, under pytest's failure report,
+    # then fails with "AST constructor recursion depth mismatch"). Read them now.
+    for found in gc.get_objects() if failed else []:
+        if isinstance(found, asyncio.Future) and found.get_loop() is loop and found.done() and not found.cancelled():
+            found.exception()
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
 
 
 def _stack_outputs() -> dict[str, Any]:

@@ -36,7 +36,8 @@ import re
 import sys
 from typing import Any
 
-from tools.graph import SECRET, Graph, Resource, fake_outputs, run_stack
+from tools.graph import SECRET, Graph, Resource, run_stack
+from tools.mocks import fake_outputs
 
 PROVIDER = "registry.terraform.io/hashicorp/aws"
 SENSITIVE = "(sensitive)"
