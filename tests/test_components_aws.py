@@ -23,7 +23,7 @@ from components.aws.secret_store import SecretStore, SecretStoreArgs
 from components.aws.service import Service, ServiceArgs
 from components.aws.site import Site
 from config import model
-from tests.harness import Graph, Resource, contains_secret_marker, reveal, run_components
+from tests.harness import Graph, Resource, contains_secret_marker, provided, reveal, run_components
 
 PREFIX = "ct"
 RDS = "aws:rds/instance:Instance"
@@ -44,8 +44,8 @@ def site(protect_data: bool = False, production: bool = False) -> Site:
 
 
 def arn(resource: Resource) -> str:
-    """The ARN the recorder's mocks give a created resource."""
-    return f"arn:aws:mock:us-east-1:123456789012:{resource.name}"
+    """The ARN the recorder's mocks gave a created resource (its format is checked in tests/test_mocks.py)."""
+    return provided(resource, "arn")
 
 
 # --------------------------------------------------------------------------------------------------- Database

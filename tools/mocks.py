@@ -21,6 +21,7 @@ import functools
 import hashlib
 import importlib
 import json
+import re
 import string
 from collections.abc import Callable
 from typing import Any
@@ -591,6 +592,10 @@ def fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         if "arn" in outputs and typ.startswith("aws:"):
             service = typ.split(":")[1].split("/")[0]
             computed["arn"] = arn(service, f"{typ.split('/')[-1].split(':')[0].lower()}/{computed.get('name', id_)}")
+        # Every other output its SDK class declares gets a value too (a string named after the resource and the
+        # output), so a new part's wiring (an endpoint into a service's env) records before the type has a handler.
+        for output in sorted(outputs - set(computed) - set(inputs) - {"id", "tagsAll"}):
+            computed[output] = f"{name}-{re.sub(r'(?<!^)(?=[A-Z])', '-', output).lower()}"
     for key, value in computed.items():
         if out.get(key) in (None, "", [], {}) or key not in inputs:
             out[key] = value
