@@ -7,31 +7,16 @@ packages, loads the very same file rather than a copy of it.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi_policy import ReportViolation, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.proxy import UnknownValueError
 
-LIMITS_FILE = Path(__file__).resolve().parents[2] / "components" / "aws" / "limits.py"
+from .common import project_module
 
-
-def _load_limits():
-    name = "twinstack_aws_limits"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, LIMITS_FILE)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses resolve their module by name
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-limits = _load_limits()
+limits = project_module("twinstack_aws_limits", "components/aws/limits.py")
 
 
 def plain(value: Any) -> Any:

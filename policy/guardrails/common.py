@@ -9,8 +9,12 @@ resources at once: they skip only the resource whose value is unknown, so one un
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pulumi
@@ -23,6 +27,22 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 from pulumi_policy.proxy import UnknownValueError
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def project_module(name: str, relative: str) -> ModuleType:
+    """A module of the project that imports nothing beyond the standard library (the AWS limits, the part registry),
+    loaded by file path under `name`, once per process: the pack runs in its own environment without the project's
+    packages, and loads the very same file rather than a copy of it."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, PROJECT / relative)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses resolve their module by name
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
 
 PRODUCTION_SCHEMA = PolicyConfigSchema(properties={
     "production": {

@@ -7,26 +7,12 @@ under the name tools/parts.py gives it when the pack loads that too: one registr
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
-REGISTRY_FILE = Path(__file__).resolve().parents[2] / "config" / "parts.py"
+from .common import project_module
+
 MODULE = "twinstack_parts"  # tools/parts.py REGISTRY_MODULE
-
-
-def _load_registry() -> Any:
-    if MODULE not in sys.modules:
-        spec = importlib.util.spec_from_file_location(MODULE, REGISTRY_FILE)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[MODULE] = module  # dataclasses resolve their module by name
-        spec.loader.exec_module(module)
-    return sys.modules[MODULE]
-
-
-parts = _load_registry()
+parts = project_module(MODULE, "config/parts.py")
 
 
 def under_data_tier(resource: Any) -> bool:
