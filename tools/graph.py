@@ -181,6 +181,14 @@ def _record(program: Callable[[], Any], config: dict[str, Any], secret_keys: lis
         sys.path.insert(0, str(ROOT))
     # Each run on an event loop of its own, closed after it, so no task of a run (a failed one leaves some) runs on.
     loop = asyncio.new_event_loop()
+    tasks = 0
+
+    def counted(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task:
+        nonlocal tasks
+        tasks += 1
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(counted)
     previous_loop = _current_loop()
     asyncio.set_event_loop(loop)
     cwd = os.getcwd()
@@ -205,7 +213,7 @@ def _record(program: Callable[[], Any], config: dict[str, Any], secret_keys: lis
         gc.set_threshold(*thresholds)
         _close(loop, failed=error is not None)
         asyncio.set_event_loop(previous_loop)
-    graph = Graph(monitor.records, outputs, time.perf_counter() - started, stack)
+    graph = Graph(monitor.records, outputs, time.perf_counter() - started, stack, tasks)
     if error is not None:
         raise ProgramError(str(error), graph) from error
     return graph

@@ -59,6 +59,7 @@ class Graph:
     outputs: dict[str, Any]
     seconds: float
     stack: str
+    tasks: int = 0  # asyncio tasks the run created: what resolving its Outputs cost (make bench reports it)
     by_urn: dict[str, Resource] = field(init=False)
 
     def __post_init__(self) -> None:
