@@ -542,3 +542,13 @@ def test_totals_do_not_depend_on_the_order_resources_registered_in():
         totals.add(est.total)
         by_part.add(est.by_part()["p"])
     assert len(totals) == 1 and len(by_part) == 1
+
+
+def test_the_generated_plan_pages_are_current(tmp_path, capsys):
+    """docs/architecture-<stack>.md and docs/plan-tables.md are what `python -m tools.plan --all` writes today: a change
+    to the graph, the prices or the schedule regenerates them in the same commit."""
+    from tools.plan import write_all
+
+    stale = [path.name for path in write_all(tmp_path, None)
+             if path.read_text() != (ROOT / "docs" / path.name).read_text()]
+    assert not stale, f"stale: {stale}; run `.venv/bin/python -m tools.plan --all`"
