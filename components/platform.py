@@ -9,12 +9,13 @@ file.
 from __future__ import annotations
 
 import importlib
+from typing import cast
 
 import pulumi
 
 from components.contracts import ServiceEndpoint
 from components.interface import Backend, DataPart
-from components.secrets import GeneratedSecrets
+from components.secrets import GeneratedSecrets, rotations
 from config.load import Loaded
 from config.model import StackConfig
 from config.parts import PART_KINDS
@@ -24,11 +25,11 @@ class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, loaded: Loaded, opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:platform:Platform", name, None, opts)
         stack = loaded.stack
-        backend: Backend = importlib.import_module(f"components.{stack.backend}")  # type: ignore[assignment]
+        backend = cast(Backend, importlib.import_module(f"components.{stack.backend}"))
         child = pulumi.ResourceOptions(parent=self)
 
         self.network = backend.network(f"{name}-network", stack, opts=child)
-        self.generated = GeneratedSecrets(f"{name}-secrets", stack, opts=child)
+        self.generated = GeneratedSecrets(f"{name}-secrets", rotations(stack), opts=child)
 
         # App secrets (generated or user-provided), each kept once in the backend's secret store.
         app_values = {key: self.generated.value(key) for key in stack.generated_secrets}

@@ -7,6 +7,8 @@ container env, task definitions) changes with it, and nothing else does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_random as random
 
@@ -14,13 +16,18 @@ from config.model import StackConfig
 from config.parts import WITH_PASSWORD
 
 
-class GeneratedSecrets(pulumi.ComponentResource):
-    """One RandomPassword per data part in use and per name in twinstack:generatedSecrets."""
+def rotations(stack: StackConfig) -> dict[str, int]:
+    """Every secret the stack generates, with its rotation counter: one password per configured part kind that has
+    one (named, and rotated, after the part), then each name in twinstack:generatedSecrets."""
+    wanted = [p for p in WITH_PASSWORD if stack.part(p) is not None] + list(stack.generated_secrets)
+    return {key: stack.rotation_of(key) for key in wanted}
 
-    def __init__(self, name: str, stack: StackConfig, opts: pulumi.ResourceOptions | None = None):
+
+class GeneratedSecrets(pulumi.ComponentResource):
+    """One RandomPassword per secret in `rotations` (name -> rotation counter)."""
+
+    def __init__(self, name: str, rotations: Mapping[str, int], opts: pulumi.ResourceOptions | None = None):
         super().__init__("twinstack:secrets:GeneratedSecrets", name, None, opts)
-        # a part's password is named (and rotated) after the part that owns it
-        wanted = [p for p in WITH_PASSWORD if stack.part(p) is not None] + list(stack.generated_secrets)
         self.passwords: dict[str, random.RandomPassword] = {
             key: random.RandomPassword(
                 f"{name}-{key.lower().replace('_', '-')}",
@@ -31,10 +38,10 @@ class GeneratedSecrets(pulumi.ComponentResource):
                 min_lower=4,
                 min_upper=4,
                 min_numeric=4,
-                keepers={"rotation": str(stack.rotation_of(key))},
+                keepers={"rotation": str(counter)},
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for key in wanted
+            for key, counter in rotations.items()
         }
         self.values: dict[str, pulumi.Output[str]] = {k: p.result for k, p in self.passwords.items()}
         self.register_outputs({"names": sorted(self.passwords)})
