@@ -15,6 +15,7 @@ import pytest
 from google.protobuf import text_format
 from pulumi.runtime.proto import alias_pb2
 
+from config.parts import KINDS, part_of_type
 from tests.harness import ROOT, Graph, Resource, run_stack, stack_file_config
 
 STATEFUL = {
@@ -26,7 +27,6 @@ STATEFUL = {
 }
 PROTECTED_IN_PROD = STATEFUL - {"docker:index/volume:Volume"} | {"aws:ecr/repository:Repository"}
 # What holds data, and so must not change when only a service does.
-DATA_PARTS = ("Database", "Cache", "Broker", "Storage")
 BROKER = {"twinstack:broker": {"instanceType": "mq.m5.large"}}  # prod has none; Amazon MQ clusters need an m5
 
 
@@ -181,7 +181,7 @@ def test_the_urn_check_sees_a_move_and_accepts_an_alias(dev: Graph) -> None:
 
 
 def data_inputs(graph: Graph) -> dict[str, dict[str, Any]]:
-    parts = [r for r in graph.resources if not r.custom and r.type.rsplit(":", 1)[-1] in DATA_PARTS]
+    parts = [r for r in graph.resources if not r.custom and part_of_type(r.type) in KINDS]  # every part kind
     assert {p.type.rsplit(":", 1)[-1] for p in parts} >= {"Database", "Cache", "Storage"}
     inputs = {engine_urn(graph, r): r.inputs for p in parts for r in graph.descendants(p)}
     assert any(r.type in STATEFUL for p in parts for r in graph.descendants(p))
