@@ -115,3 +115,18 @@ def test_the_credentials_a_kind_declares_are_the_ones_aws_hands_over_as_secrets(
         assert {s["name"] for s in main["secrets"]} == set(kind.secret_env), kind.key
         assert not {e["name"] for e in main["environment"]} & set(kind.secret_env), kind.key
         assert set(kind.secret_env) <= set(kind.env)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_backend_provides_the_backend_interface(backend):
+    """components.interface.Backend is what Platform calls: each backend package has every one of its functions, with
+    the same parameters, so a backend cannot drift from the interface unnoticed."""
+    from components.interface import Backend
+
+    package = importlib.import_module(f"components.{backend}")
+    for name, declared in inspect.getmembers(Backend, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        provided = getattr(package, name)
+        expected = [p for p in inspect.signature(declared).parameters if p != "self"]
+        assert list(inspect.signature(provided).parameters) == expected, f"{backend}.{name}"
