@@ -3,6 +3,10 @@
 Field names are snake_case in Python and camelCase in config (`protectData`, `dependsOn`), exactly as users write
 them in `Pulumi.<stack>.yaml`. Models are strict and forbid unknown keys, so a typo is an error, not a silent
 default. Rules that involve more than one field live in `config/rules.py`, which reports all problems at once.
+
+One stack file serves both backends, so a setting that only one backend reads says which (`docker:`, `aws:`). What a
+backend accepts and what it defaults to by environment where a setting is left unset (None) are that backend's:
+`components/<backend>/rules.py` and `components/aws/defaults.py` (docs/configuration.md lists every default).
 """
 
 from __future__ import annotations
@@ -52,8 +56,8 @@ class Network(Model):
     az_count: Annotated[int, Field(ge=2, le=6)] = 2
     # none: private subnets have no internet route (services then need VPC endpoints for ECR/logs);
     # single: one NAT gateway (cheap, one AZ is a single point of egress); perAz: one per AZ (HA).
-    nat: Literal["none", "single", "perAz"] | None = None  # default by environment: perAz in production
-    flow_logs: bool | None = None  # default: on in production
+    nat: Literal["none", "single", "perAz"] | None = None  # None: the backend's default for the environment
+    flow_logs: bool | None = None  # None: the backend's default for the environment
     # docker: the networks a container may join, and which one holds the proxy and which the data tier
     segments: list[Segment] = Field(default_factory=_default_segments)
     proxy_segment: str = "public"
@@ -67,7 +71,7 @@ class Database(Model):
     version: Annotated[str, Field(pattern=r"^1[3-8]$")] = "16"  # PostgreSQL major version
     image: str | None = None  # docker: defaults to postgres:<version>-alpine
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "app"
-    username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "app"  # aws: at most 16, not reserved
+    username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "app"
     extensions: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]] = []
     init_sql: str | None = None  # docker: a SQL file run once when the volume is first initialised
     host_port: Port | None = None  # docker: publish on 127.0.0.1 (for a local psql); never on 0.0.0.0
@@ -76,7 +80,7 @@ class Database(Model):
     allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)] = 20
     max_allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)] = 100
     backup_retention_days: Annotated[int, Field(ge=0, le=35)] = 7
-    multi_az: bool | None = None  # default: on in production
+    multi_az: bool | None = None  # None: the backend's default for the environment
     performance_insights: bool = True
     # aws: (re)create the database from this RDS snapshot (name or ARN). Setting or changing it REPLACES the instance
     # (see docs/operations.md); on a protected database it is refused unless allowProtectedReplacement is also true.
@@ -90,7 +94,7 @@ class Cache(Model):
     persistence: Literal["aof", "none"] = "aof"  # docker: append-only file on a volume, or memory only
     # aws
     node_type: Annotated[str, Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")] = "cache.t4g.micro"
-    # read replicas; > 0 turns on failover and Multi-AZ. Default: 1 in production, 0 elsewhere
+    # read replicas; > 0 turns on failover and Multi-AZ. None: the backend's default for the environment
     replicas: Annotated[int, Field(ge=0, le=5)] | None = None
     snapshot_retention_days: Annotated[int, Field(ge=0, le=35)] = 1
 
@@ -101,10 +105,9 @@ class Broker(Model):
     username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,99}$")] = "app"
     management_ui: bool = False  # docker: publish the management UI on 127.0.0.1 (dev only)
     management_port: Port = 15672
-    # aws: Amazon MQ
-    # default: mq.m5.large in production (a Multi-AZ cluster needs m5), mq.t3.micro elsewhere
+    # aws: Amazon MQ; None: the backend's default for the environment
     instance_type: Annotated[str, Field(pattern=r"^mq\.[a-z0-9]+\.[a-z0-9]+$")] | None = None
-    deployment_mode: Literal["SINGLE_INSTANCE", "CLUSTER_MULTI_AZ"] | None = None  # default: cluster in production
+    deployment_mode: Literal["SINGLE_INSTANCE", "CLUSTER_MULTI_AZ"] | None = None
 
 
 class Storage(Model):
@@ -230,7 +233,7 @@ class Service(Model):
     networks: list[str] | None = None  # docker segments; default: proxy segment (+ data segment if it uses data)
     volumes: list[SharedVolume] = []
     metrics: Metrics | None = None
-    # aws: ECS Exec (`make shell`/`make exec`) into this service's tasks. Default: on outside production, off in it.
+    # aws: ECS Exec (`make shell`/`make exec`) into this service's tasks. None: the backend's default for the environment.
     # docker: `docker exec` always works; the key changes nothing there.
     exec: bool | None = None
 
