@@ -52,6 +52,20 @@ def workspace_policy(bucket_arn: pulumi.Output[str], site: Site) -> pulumi.Outpu
     ])
 
 
+def private_and_versioned(name: str, bucket: aws.s3.Bucket,
+                          child: pulumi.ResourceOptions) -> aws.s3.BucketPublicAccessBlock:
+    """What every bucket of the stack has: all four public-access blocks, owner-enforced ownership (no ACLs) and
+    versioning. Returns the public-access block, which a bucket policy must wait for."""
+    public_block = aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+        ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+    aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
+                                   rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+    aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
+                            versioning_configuration={"status": "Enabled"}, opts=child)
+    return public_block
+
+
 def log_bucket(name: str, site: Site, bucket_prefix: str,
                writers: Callable[[pulumi.Output[str]], list[dict]],
                parent: pulumi.Resource) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
@@ -64,16 +78,10 @@ def log_bucket(name: str, site: Site, bucket_prefix: str,
     child = pulumi.ResourceOptions(parent=parent)
     bucket = aws.s3.Bucket(name, bucket_prefix=bucket_prefix, force_destroy=not site.production,
                            opts=pulumi.ResourceOptions(parent=parent, protect=site.protect_data))
-    public_block = aws.s3.BucketPublicAccessBlock(
-        f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-        ignore_public_acls=True, restrict_public_buckets=True, opts=child)
-    aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
-                                   rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+    public_block = private_and_versioned(name, bucket, child)
     aws.s3.BucketServerSideEncryptionConfiguration(
         f"{name}-encryption", bucket=bucket.id,
         rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=child)
-    aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
-                            versioning_configuration={"status": "Enabled"}, opts=child)
     aws.s3.BucketLifecycleConfiguration(
         f"{name}-lifecycle", bucket=bucket.id,
         rules=[{"id": "expire-logs", "status": "Enabled", "filter": {},
@@ -135,11 +143,7 @@ class Storage(pulumi.ComponentResource):
             force_destroy=not site.production,
             opts=pulumi.ResourceOptions(parent=self, protect=site.protect_data),
         )
-        public_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=child)
-        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
-                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+        public_block = private_and_versioned(name, bucket, child)
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption", bucket=bucket.id,
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
@@ -147,8 +151,6 @@ class Storage(pulumi.ComponentResource):
                     # One data key per bucket rather than per object: far fewer KMS calls, same protection.
                     "bucket_key_enabled": True}],
             opts=child)
-        aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
-                                versioning_configuration={"status": "Enabled"}, opts=child)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket.id,
             rules=[
