@@ -400,7 +400,8 @@ def _replicas(stack: StackConfig) -> Iterator[Problem]:
 # provider's 26-character suffix, and the 7 characters Secrets Manager appends.
 ARN_OVERHEAD = len("arn:aws-us-gov:secretsmanager:ap-southeast-5:123456789012:secret:") + limits.PREFIX_SUFFIX + 7
 POLICY_OVERHEAD = 1_500  # the statements around the secret ARNs: logs, image pulls, KMS (measured: about 900)
-TASK_OVERHEAD = 4_096  # a container's fixed fields: logging, mounts, health check, port mappings (measured: about 2 KiB)
+# a container's fixed fields: logging, mounts, health check, port mappings (measured: 1.6 KiB with the HTTP probe)
+TASK_OVERHEAD = 4_096
 
 
 @rule
