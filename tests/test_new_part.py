@@ -90,7 +90,8 @@ def applied(tmp_path_factory) -> tuple[set[str], dict]:
         "environment": "development",
         "database": {},
         "memcached": {},
-        "services": [{"name": "web", "image": "nginx:1.27-alpine", "port": 8000, "uses": ["database", "memcached"],
+        # it uses the new part alone, so reaching the data segment on docker is the new part's doing
+        "services": [{"name": "web", "image": "nginx:1.27-alpine", "port": 8000, "uses": ["memcached"],
                       "healthCheck": {"path": "/"}}],
         "proxy": {"routes": [{"path": "/", "service": "web"}], "allowHttp": True},
     }
@@ -120,6 +121,12 @@ def test_the_new_part_is_built_on_both_backends_and_handed_to_its_services(appli
                and r["inputs"].get("name", "").endswith("-web"))
     env = dict(e.split("=", 1) for e in _reveal(web["inputs"]["envs"]))
     assert env["MEMCACHED_SERVERS"].endswith(":11211")
+    # a data-tier part puts the services that use it on the data segment, beside its container
+    cache = next(r for r in built["docker"]["resources"] if r["type"] == "docker:index/container:Container"
+                 and r["inputs"].get("name", "").endswith("-memcached"))
+    internal = {n["name"] for n in _reveal(cache["inputs"]["networksAdvanced"])}
+    assert internal and None not in internal
+    assert internal <= {n["name"] for n in _reveal(web["inputs"]["networksAdvanced"])}
     task = next(r for r in built["aws"]["resources"] if r["type"] == "aws:ecs/taskDefinition:TaskDefinition")
     main = next(c for c in json.loads(_reveal(task["inputs"]["containerDefinitions"])) if c["name"] == "web")
     assert {e["name"] for e in main["environment"]} >= {"MEMCACHED_SERVERS", "MEMCACHED_TLS"}
@@ -135,7 +142,7 @@ def test_the_aws_network_admits_the_app_tier_to_the_new_data_tier(applied):
 def test_the_config_rules_know_the_new_part(applied):
     _, built = applied
     problems = "\n".join(built["problems"])
-    assert "twinstack:services[0].uses[1]: uses 'memcached' but twinstack:memcached is not configured" in problems
+    assert "twinstack:services[0].uses[0]: uses 'memcached' but twinstack:memcached is not configured" in problems
     assert "twinstack:services[0].env.MEMCACHED_SERVERS: is set by 'memcached' (uses)" in problems
     assert any(p.startswith("twinstack:memcached.version: ElastiCache encrypts Memcached in transit from 1.6.12")
                for p in built["aws_problems"])
